@@ -1,0 +1,357 @@
+"""The chain config: a TOML file describing the export chain(s) the suite expects.
+
+The keys of [vendor], [aws] and [azure] are a contract with users and external tools: keys may be
+added, never renamed. Every problem is reported as one `ConfigError` line naming the file, the key,
+what is wrong and how to fix it. Secrets are never stored in the file, only the names of the
+environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import ConfigError
+
+ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):(iam|sts)::(\d{12}):([A-Za-z0-9+=,.@_/-]+)$")
+ROLE_ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$")
+BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CHAIN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+
+def default_chain_path() -> Path:
+    return Path(str(resources.files("compliance") / "data" / "reference-chain.toml"))
+
+
+@dataclass(frozen=True, slots=True)
+class VendorConfig:
+    name: str
+    principal: str
+    external_id_env: str
+    configured_role_arn: str
+    session_tags: Mapping[str, str]
+    source_ips: tuple[str, ...]
+
+    @property
+    def account(self) -> str:
+        return self.principal.split(":")[4]
+
+
+@dataclass(frozen=True, slots=True)
+class AwsConfig:
+    role_arn: str
+    bucket: str
+    prefix: str
+    region: str
+    min_retention_days: int
+    max_export_age_hours: float
+    audit_role_arn: str | None = None
+
+    @property
+    def account(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class AzureManagement:
+    subscription_id: str
+    resource_group: str
+    account_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AzureConfig:
+    account_url: str
+    container: str
+    sas_env: str
+    sas_min_days_left: int
+    allow_append: bool = False
+    max_sas_lifetime_days: int = 400
+    min_retention_days: int | None = None
+    canary_prefix: str = "compliance-canary/"
+    management: AzureManagement | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One export chain: vendor → role → bucket (→ Azure backup)."""
+
+    id: str
+    vendor: VendorConfig
+    aws: AwsConfig
+    azure: AzureConfig | None = None
+
+    def external_id(self) -> str | None:
+        return os.environ.get(self.vendor.external_id_env) or None
+
+    def sas_token(self) -> str | None:
+        if self.azure is None:
+            return None
+        return os.environ.get(self.azure.sas_env) or None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainConfig:
+    source: str
+    sha256: str
+    chains: tuple[Chain, ...] = field(default_factory=tuple)
+
+    def secret_env_names(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for chain in self.chains:
+            names.append(chain.vendor.external_id_env)
+            if chain.azure is not None:
+                names.append(chain.azure.sas_env)
+        return tuple(dict.fromkeys(names))
+
+
+class _Reader:
+    """Validates one TOML table; remembers the dotted path for error messages."""
+
+    def __init__(self, source: str, path: str, table: Mapping[str, Any]) -> None:
+        self.source = source
+        self.path = path
+        self.table = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError(self.source, self.key(name), problem, fix)
+
+    def _get(self, name: str, required: bool, example: str) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            if required:
+                raise self.fail(name, "missing required key", f"add `{name} = {example}` under [{self.path}]")
+            return None
+        return self.table[name]
+
+    def string(self, name: str, example: str, *, required: bool = True, default: str | None = None,
+               pattern: re.Pattern[str] | None = None, what: str = "") -> str:
+        value = self._get(name, required and default is None, f'"{example}"')
+        if value is None:
+            return default if default is not None else ""
+        if not isinstance(value, str):
+            raise self.fail(name, f"expected a string, got {type(value).__name__}", f'write it as `{name} = "{example}"`')
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(name, f"{value!r} is not a valid {what or name}", f'use the form "{example}"')
+        return value
+
+    def integer(self, name: str, example: int, *, required: bool = True, default: int | None = None,
+                minimum: int = 0) -> int:
+        value = self._get(name, required and default is None, str(example))
+        if value is None:
+            assert default is not None
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(name, f"expected a whole number, got {value!r}", f"write it as `{name} = {example}`")
+        if value < minimum:
+            raise self.fail(name, f"must be at least {minimum}, got {value}", f"set `{name} = {example}`")
+        return value
+
+    def number(self, name: str, example: float, *, default: float) -> float:
+        value = self._get(name, False, str(example))
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(name, f"expected a positive number, got {value!r}", f"write it as `{name} = {example}`")
+        return float(value)
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        value = self._get(name, False, "false")
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(name, f"expected true or false, got {value!r}", f"write it as `{name} = {str(default).lower()}`")
+        return value
+
+    def table_of(self, name: str, *, required: bool) -> Mapping[str, Any] | None:
+        value = self._get(name, required, "{ ... }")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(name, f"expected a table, got {type(value).__name__}", f"write it as a [{self.key(name)}] table")
+        return value
+
+    def finish(self) -> None:
+        for name in self.table:
+            if name not in self.used:
+                close = difflib.get_close_matches(name, sorted(self.used), n=1, cutoff=0.6)
+                hint = f"did you mean `{close[0]}`?" if close else f"remove it; known keys: {', '.join(sorted(self.used))}"
+                raise ConfigError(self.source, self.key(name), "unknown key", hint)
+
+
+def _env_name(r: _Reader, name: str, example: str) -> str:
+    return r.string(name, example, pattern=ENV_NAME_RE, what="environment variable name")
+
+
+def _vendor(source: str, path: str, table: Mapping[str, Any]) -> VendorConfig:
+    r = _Reader(source, path, table)
+    name = r.string("name", "Qualio")
+    principal = r.string("principal", "arn:aws:iam::999988887777:role/ExportService", pattern=ARN_RE, what="IAM ARN")
+    external_id_env = _env_name(r, "external_id_env", "EXPORT_EXTERNAL_ID")
+    configured = r.string("configured_role_arn", "arn:aws:iam::111122223333:role/QualioExportRole",
+                          pattern=ROLE_ARN_RE, what="IAM role ARN")
+    tags_raw = r._get("session_tags", False, '{ "qualio-user" = "qa.lead@example.com" }') or {}
+    if not isinstance(tags_raw, dict):
+        raise r.fail("session_tags", "expected a table of tag = value", 'write it as `session_tags = { "qualio-user" = "qa.lead@example.com" }`')
+    tags: dict[str, str] = {}
+    for key, value in tags_raw.items():
+        if not isinstance(value, str):
+            raise r.fail(f"session_tags.{key}", f"tag values must be strings, got {value!r}", f'quote it: "{value}"')
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            raise r.fail(f"session_tags.{key}", "session tag keys are 1-128 characters and values at most 256", "shorten the tag")
+        tags[key] = value
+    if len(tags) > 50:
+        raise r.fail("session_tags", f"{len(tags)} session tags; AWS allows at most 50", "pass fewer session tags")
+    ips_raw = r._get("source_ips", False, '["203.0.113.0/24"]') or []
+    if not isinstance(ips_raw, list):
+        raise r.fail("source_ips", "expected a list of CIDRs", 'write it as `source_ips = ["203.0.113.0/24"]`')
+    ips: list[str] = []
+    for i, cidr in enumerate(ips_raw):
+        try:
+            if not isinstance(cidr, str):
+                raise ValueError
+            ips.append(str(ipaddress.ip_network(cidr, strict=False)))
+        except ValueError:
+            raise r.fail(f"source_ips[{i}]", f"{cidr!r} is not a valid IPv4 or IPv6 CIDR",
+                         'use a network like "203.0.113.0/24" or "2001:db8::/32"') from None
+    r.finish()
+    return VendorConfig(name, principal, external_id_env, configured, tags, tuple(ips))
+
+
+def _aws(source: str, path: str, table: Mapping[str, Any]) -> AwsConfig:
+    r = _Reader(source, path, table)
+    role_arn = r.string("role_arn", "arn:aws:iam::111122223333:role/QualioExportRole", pattern=ROLE_ARN_RE,
+                        what="IAM role ARN")
+    bucket = r.string("bucket", "company-audit-reports", pattern=BUCKET_RE, what="S3 bucket name")
+    prefix = r.string("prefix", "qualio/", required=False, default="")
+    if prefix.startswith("/"):
+        raise r.fail("prefix", "S3 keys do not start with '/'", f'write `prefix = "{prefix.lstrip("/")}"`')
+    region = r.string("region", "us-east-1", pattern=REGION_RE, what="AWS region")
+    retention = r.integer("min_retention_days", 2555, minimum=1)
+    age = r.number("max_export_age_hours", 26, default=26.0)
+    audit_role = r.string("audit_role_arn", "arn:aws:iam::111122223333:role/ComplianceAudit", required=False,
+                          default="", pattern=None)
+    if audit_role and not ROLE_ARN_RE.match(audit_role):
+        raise r.fail("audit_role_arn", f"{audit_role!r} is not a valid IAM role ARN",
+                     'use the form "arn:aws:iam::111122223333:role/ComplianceAudit"')
+    r.finish()
+    return AwsConfig(role_arn, bucket, prefix, region, retention, age, audit_role or None)
+
+
+def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int) -> AzureConfig:
+    r = _Reader(source, path, table)
+    url = r.string("account_url", "https://contosoaudit.blob.core.windows.net",
+                   pattern=re.compile(r"^https?://[^\s/]+(/[^\s]*)?$"), what="account URL")
+    container = r.string("container", "audit-backup",
+                         pattern=re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"), what="container name")
+    sas_env = _env_name(r, "sas_env", "AZURE_BACKUP_SAS")
+    min_days = r.integer("sas_min_days_left", 30, default=30, minimum=0)
+    allow_append = r.boolean("allow_append", default=False)
+    max_life = r.integer("max_sas_lifetime_days", 400, default=400, minimum=1)
+    retention = r.integer("min_retention_days", aws_retention, default=aws_retention, minimum=1)
+    canary = r.string("canary_prefix", "compliance-canary/", required=False, default="compliance-canary/")
+    mgmt_raw = r.table_of("management", required=False)
+    management = None
+    if mgmt_raw is not None:
+        m = _Reader(source, r.key("management"), mgmt_raw)
+        management = AzureManagement(
+            m.string("subscription_id", "00000000-0000-0000-0000-000000000000"),
+            m.string("resource_group", "rg-audit"),
+            m.string("account_name", "contosoaudit"),
+        )
+        m.finish()
+    r.finish()
+    return AzureConfig(url, container, sas_env, min_days, allow_append, max_life, retention, canary, management)
+
+
+def _chain(source: str, path: str, table: Mapping[str, Any], chain_id: str | None) -> Chain:
+    r = _Reader(source, path, table)
+    if chain_id is None:
+        chain_id = r.string("id", "qualio-prod", pattern=CHAIN_ID_RE, what="chain id (lower-case letters, digits, . _ -)")
+    vendor_t = r.table_of("vendor", required=True)
+    aws_t = r.table_of("aws", required=True)
+    azure_t = r.table_of("azure", required=False)
+    assert vendor_t is not None and aws_t is not None
+    vendor = _vendor(source, r.key("vendor"), vendor_t)
+    aws = _aws(source, r.key("aws"), aws_t)
+    azure = _azure(source, r.key("azure"), azure_t, aws.min_retention_days) if azure_t is not None else None
+    r.finish()
+    return Chain(chain_id, vendor, aws, azure)
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-")
+    return slug or "chain"
+
+
+def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None = None,
+                       require_secrets: bool = True,
+                       secret_default: Callable[[str], str | None] | None = None) -> ChainConfig:
+    """Parse and validate a chain config. Raises `ConfigError` with one clear line."""
+    import hashlib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "(file)", f"not valid TOML ({exc})", "fix the TOML syntax at that position") from None
+    if "chains" in data:
+        extra = sorted(set(data) - {"chains"})
+        if extra:
+            raise ConfigError(source, extra[0], "top-level chain tables cannot be mixed with [[chains]]",
+                              "move it into a [[chains]] entry")
+        entries = data["chains"]
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError(source, "chains", "expected one or more [[chains]] tables", "add a [[chains]] table")
+        chains = tuple(_chain(source, f"chains[{i}]", t, None) for i, t in enumerate(entries))
+    else:
+        vendor = data.get("vendor", {})
+        chain_id = _slug(vendor.get("name", "chain")) if isinstance(vendor, dict) else "chain"
+        chains = (_chain(source, "", data, chain_id),)
+    seen: set[str] = set()
+    for i, chain in enumerate(chains):
+        if chain.id in seen:
+            raise ConfigError(source, f"chains[{i}].id", f"duplicate chain id {chain.id!r}", "give every chain its own id")
+        seen.add(chain.id)
+    config = ChainConfig(source, hashlib.sha256(text.encode()).hexdigest(), chains)
+    if require_secrets:
+        environ = os.environ if env is None else env
+        for i, chain in enumerate(chains):
+            where = f"chains[{i}]." if "chains" in data else ""
+            names = [("vendor.external_id_env", chain.vendor.external_id_env)]
+            if chain.azure is not None:
+                names.append(("azure.sas_env", chain.azure.sas_env))
+            for key, var in names:
+                if not environ.get(var):
+                    raise ConfigError(source, where + key, f"environment variable {var} is not set",
+                                      f"export {var}=<value> before running (the value is never written to a file)")
+    return config
+
+
+def load_chain_config(path: Path, **kwargs: Any) -> ChainConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "file not found", "pass an existing file to --chain") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "(file)", f"cannot be read ({exc.__class__.__name__})",
+                          "check the path and that it is UTF-8 text") from None
+    return parse_chain_config(text, str(path), **kwargs)

@@ -1,0 +1,1 @@
+"""Evidence: redaction at the point of creation, the run directory, evidence.json, the HTML report."""

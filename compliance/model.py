@@ -1,0 +1,131 @@
+"""The suite's vocabulary: statuses, severities, check metadata, evidence and findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    NOT_SUPPORTED = "NOT SUPPORTED BY TARGET"
+    NOT_APPLICABLE = "NOT APPLICABLE"
+
+    @property
+    def rank(self) -> int:
+        """Worst-first ordering used to summarise several findings into one status."""
+        return {
+            Status.ERROR: 4,
+            Status.FAIL: 3,
+            Status.NOT_SUPPORTED: 2,
+            Status.NOT_APPLICABLE: 1,
+            Status.PASS: 0,
+        }[self]
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+class Provider(StrEnum):
+    AWS = "aws"
+    AZURE = "azure"
+
+
+class EvidenceKind(StrEnum):
+    POLICY_DOCUMENT = "policy_document"
+    DECISION_TRACE = "decision_trace"
+    CHAIN_TRACE = "chain_trace"
+    API_CALLS = "api_calls"
+    API_RESPONSE = "api_response"
+    COUNTEREXAMPLE = "counterexample"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckMeta:
+    """What a check expects, why, how to fix it, which controls it serves and what it must read."""
+
+    id: str
+    title: str
+    severity: Severity
+    provider: Provider
+    rationale: str
+    remediation: str
+    controls: tuple[str, ...]
+    permissions: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "provider": self.provider.value,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "controls": list(self.controls),
+            "permissions": list(self.permissions),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One piece of evidence attached to a finding. `data` must already be free of secrets."""
+
+    label: str
+    kind: EvidenceKind
+    data: Any
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "kind": self.kind.value, "source": self.source, "data": self.data}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The result of one check on one resource. `message` is one plain sentence."""
+
+    status: Status
+    message: str
+    resource: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()) -> Finding:
+        return cls(Status.PASS, message, resource, evidence)
+
+    @classmethod
+    def failed(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()) -> Finding:
+        return cls(Status.FAIL, message, resource, evidence)
+
+    @classmethod
+    def error(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()) -> Finding:
+        return cls(Status.ERROR, message, resource, evidence)
+
+    @classmethod
+    def not_supported(
+        cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()
+    ) -> Finding:
+        return cls(Status.NOT_SUPPORTED, message, resource, evidence)
+
+    @classmethod
+    def not_applicable(cls, message: str, *, resource: str = "") -> Finding:
+        return cls(Status.NOT_APPLICABLE, message, resource)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "message": self.message,
+            "resource": self.resource,
+            "evidence": [e.to_json() for e in self.evidence],
+            "details": dict(self.details),
+        }

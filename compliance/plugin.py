@@ -1,0 +1,241 @@
+"""The pytest plugin: options, markers, chain parametrisation, and turning findings into outcomes.
+
+Registered through the `pytest11` entry point (name `compliance.plugin`) and the project conftest.
+It is inert unless the run collects checks from the `compliance` package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import compliance
+from compliance.errors import ComplianceError, PolicyError, ReadError
+from compliance.model import Finding, Status
+from compliance.registry import MARKER, meta_of
+from compliance.state import STATE_KEY, RunState, Target, run_state
+from compliance.config import default_chain_path
+
+GROUP = "compliance"
+TARGET_OPTION = "--target"
+CHAIN_OPTION = "--chain"
+DEPLOYMENT_OPTION = "--deployment"
+EVIDENCE_DIR_OPTION = "--evidence-dir"
+PROPOSED_OPTION = "--proposed"
+FUZZ_EXAMPLES_OPTION = "--fuzz-examples"
+BASELINE_OPTION = "--baseline"
+AZURE_WRITE_PROBE_OPTION = "--azure-write-probe"
+SIGN_KEY_OPTION = "--sign-key"
+
+FINDING_KEY = pytest.StashKey[Finding]()
+PACKAGE_DIR = Path(compliance.__file__).resolve().parent
+
+FIXTURE_PLUGINS = ("compliance.fixtures",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(GROUP, "export chain compliance")
+    group.addoption(TARGET_OPTION, choices=(Target.MOTO, Target.LIVE), default=Target.MOTO,
+                    help="where the chain lives: moto (+ Azurite), the embedded default, or live AWS/Azure")
+    group.addoption(CHAIN_OPTION, metavar="PATH", type=Path, default=None,
+                    help="chain config TOML (default: the bundled reference chain)")
+    group.addoption(DEPLOYMENT_OPTION, metavar="PATH", type=Path, default=None,
+                    help="moto only: provision this deployment file instead of the reference deployment")
+    group.addoption(EVIDENCE_DIR_OPTION, metavar="DIR", type=Path, default=Path("reports"),
+                    help="where each run's evidence directory is written (default: reports/)")
+    group.addoption(PROPOSED_OPTION, metavar="FILE", type=Path, nargs="+", action="extend", default=[],
+                    help="what-if: policy documents that replace their counterparts before the checks run")
+    group.addoption(FUZZ_EXAMPLES_OPTION, metavar="N", type=int, default=200,
+                    help="Hypothesis examples per fuzzing check (default 200; use more at night)")
+    group.addoption(BASELINE_OPTION, metavar="PATH", type=Path, default=None,
+                    help="an earlier run's evidence.json: adds a 'Changed since' section")
+    group.addoption(AZURE_WRITE_PROBE_OPTION, action="store_true", default=False,
+                    help="live mode: allow writing one small canary blob with the SAS")
+    group.addoption(SIGN_KEY_OPTION, metavar="PATH", type=Path, default=None,
+                    help="sign MANIFEST.sha256 with this key (HMAC-SHA256 key file)")
+
+
+def _is_compliance_run(config: pytest.Config) -> bool:
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        path = (base / arg.split("::", 1)[0]).resolve()
+        if path == PACKAGE_DIR or PACKAGE_DIR in path.parents or path in PACKAGE_DIR.parents:
+            if path in PACKAGE_DIR.parents and not config.args:
+                continue
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(check_id): a compliance check (set by @check)")
+    config.addinivalue_line("markers", "aws: a check of the AWS side of the chain")
+    config.addinivalue_line("markers", "azure: a check of the Azure backup")
+    state = RunState(
+        target=config.getoption(TARGET_OPTION),
+        chain_path=config.getoption(CHAIN_OPTION) or default_chain_path(),
+        deployment_path=config.getoption(DEPLOYMENT_OPTION),
+        evidence_root=Path(config.invocation_params.dir) / config.getoption(EVIDENCE_DIR_OPTION),
+        options={name: config.getoption(name) for name in (
+            PROPOSED_OPTION, FUZZ_EXAMPLES_OPTION, BASELINE_OPTION, AZURE_WRITE_PROBE_OPTION, SIGN_KEY_OPTION)},
+    )
+    config.stash[STATE_KEY] = state
+    if state.deployment_path is not None and state.target != Target.MOTO:
+        raise pytest.UsageError(f"{DEPLOYMENT_OPTION} provisions into moto; it cannot be used with --target live")
+    if config.getoption(FUZZ_EXAMPLES_OPTION) < 1:
+        raise pytest.UsageError(f"{FUZZ_EXAMPLES_OPTION} must be at least 1")
+    for name in FIXTURE_PLUGINS:
+        if not config.pluginmanager.has_plugin(name):
+            config.pluginmanager.import_plugin(name)
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(RecordCollector(state), "compliance-record-collector")
+        if _is_compliance_run(config):
+            from compliance.evidence.rundir import prepare_run_dir
+
+            prepare_run_dir(config, state)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = run_state(config)
+    if state.run_dir is None:
+        return []
+    return [f"compliance: target={state.target} chain={state.chain_path} evidence={state.run_dir}"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "chain" not in metafunc.fixturenames:
+        return
+    state = run_state(metafunc.config)
+    config = state.load_config()
+    if config is None:
+        metafunc.parametrize("chain", [None], ids=["invalid-chain-config"])
+        return
+    metafunc.parametrize("chain", list(config.chains), ids=[c.id for c in config.chains])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = run_state(config)
+    checks = [item for item in items if item.get_closest_marker(MARKER) is not None]
+    if not checks:
+        return
+    state.load_config()
+    if state.config_error is not None:
+        raise pytest.UsageError(str(state.config_error))
+    for item in checks:
+        callspec = getattr(item, "callspec", None)
+        chain = callspec.params.get("chain") if callspec is not None else None
+        if chain is not None:
+            item.add_marker(pytest.mark.xdist_group(chain.id))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    meta = meta_of(pyfuncitem.obj)
+    if meta is None:
+        return None
+    state = run_state(pyfuncitem.config)
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    finding = _run_check(pyfuncitem, kwargs)
+    redactor = state.redactor()
+    finding = Finding(finding.status, redactor.text(finding.message), finding.resource, finding.evidence,
+                      finding.details)
+    pyfuncitem.stash[FINDING_KEY] = finding
+    pyfuncitem.user_properties.extend([
+        ("check_id", meta.id),
+        ("compliance_status", finding.status.value),
+        ("severity", meta.severity.value),
+        ("controls", " ".join(meta.controls)),
+    ])
+    if finding.status is Status.PASS:
+        return True
+    if finding.status is Status.FAIL:
+        pytest.fail(f"FAIL: {finding.message}", pytrace=False)
+    if finding.status is Status.ERROR:
+        pytest.fail(f"ERROR (could not verify): {finding.message}", pytrace=False)
+    pytest.skip(f"{finding.status.value}: {finding.message}")
+
+
+def _run_check(item: pytest.Function, kwargs: dict[str, Any]) -> Finding:
+    try:
+        result = item.obj(**kwargs)
+    except ReadError as exc:
+        return Finding.error(f"Could not read {exc.api} ({exc.code}): {exc.message}")
+    except PolicyError as exc:
+        return Finding.error(f"A policy document could not be evaluated: {exc}")
+    except ComplianceError as exc:
+        return Finding.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - an unexpected crash must become ERROR, never PASS
+        return Finding.error(f"The check crashed ({type(exc).__name__}: {exc}); the result is unverified.")
+    if not isinstance(result, Finding):
+        return Finding.error(f"The check returned {type(result).__name__}, not a finding; the result is unverified.")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    meta = meta_of(getattr(item, "obj", None))
+    if meta is None:
+        return report
+    state = run_state(item.config)
+    callspec = getattr(item, "callspec", None)
+    chain = callspec.params.get("chain") if callspec is not None else None
+    finding = item.stash.get(FINDING_KEY, None)
+    if call.when == "call" and finding is not None:
+        record = _record(state, meta, chain, finding)
+    elif call.when == "setup" and report.failed:
+        message = call.excinfo.exconly() if call.excinfo else "setup failed"
+        record = _record(state, meta, chain, Finding.error(
+            f"The check could not start: {state.redactor().text(message.splitlines()[0])}"))
+    else:
+        return report
+    snapshot = state.snapshots.get(chain.id) if chain is not None else None
+    if chain is not None and snapshot is not None and chain.id not in state.emitted_snapshots:
+        state.emitted_snapshots.add(chain.id)
+        record["snapshot"] = state.redactor().json(snapshot.to_json())
+    report.compliance = record
+    return report
+
+
+def _record(state: RunState, meta: Any, chain: Any, finding: Finding) -> dict[str, Any]:
+    redactor = state.redactor()
+    return {
+        "check": meta.to_json(),
+        "chain": chain.id if chain is not None else None,
+        "finding": redactor.json(finding.to_json()),
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+class RecordCollector:
+    """Collects every check's record on the controlling process (serial runs and xdist alike)."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "compliance", None)
+        if record is None:
+            return
+        snapshot = record.get("snapshot")
+        if snapshot is not None and record.get("chain"):
+            self.state.snapshots_json[record["chain"]] = snapshot
+        self.state.records.append({k: v for k, v in record.items() if k != "snapshot"} | {"nodeid": report.nodeid})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    record = getattr(report, "compliance", None)
+    if record is None:
+        return None
+    status = record["finding"]["status"]
+    if status == Status.ERROR.value:
+        return "error", "E", "ERROR"
+    if status in (Status.NOT_SUPPORTED.value, Status.NOT_APPLICABLE.value):
+        return "skipped", "s", status
+    return None

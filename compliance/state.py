@@ -1,0 +1,79 @@
+"""Per-run state shared by the plugin's hooks and fixtures (kept in `config.stash`, never a global)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance.config import ChainConfig, default_chain_path, load_chain_config
+from compliance.errors import ConfigError
+from compliance.evidence.redact import Redactor
+
+
+class Target:
+    MOTO = "moto"
+    LIVE = "live"
+
+
+@dataclass
+class RunState:
+    target: str
+    chain_path: Path
+    deployment_path: Path | None
+    evidence_root: Path
+    options: dict[str, Any]
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    run_dir: Path | None = None
+    chain_config: ChainConfig | None = None
+    config_error: ConfigError | None = None
+    generated_secrets: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: dict[str, Any] = field(default_factory=dict)
+    snapshots_json: dict[str, Any] = field(default_factory=dict)
+    emitted_snapshots: set[str] = field(default_factory=set)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.target == Target.MOTO
+
+    def load_config(self) -> ChainConfig | None:
+        """Load and validate the chain config once. Errors are kept and raised as a usage error later."""
+        if self.chain_config is not None or self.config_error is not None:
+            return self.chain_config
+        try:
+            config = load_chain_config(self.chain_path, require_secrets=not self.is_emulated)
+            if self.is_emulated:
+                for chain in config.chains:
+                    self._ensure_generated(chain.vendor.external_id_env)
+            self.chain_config = config
+        except ConfigError as exc:
+            self.config_error = exc
+        return self.chain_config
+
+    def _ensure_generated(self, env_name: str) -> None:
+        """Emulated targets get a throwaway secret for each unset variable; it is never printed."""
+        if not os.environ.get(env_name):
+            os.environ[env_name] = "emu-" + secrets.token_urlsafe(24)
+            self.generated_secrets.append(env_name)
+
+    def redactor(self) -> Redactor:
+        names = self.chain_config.secret_env_names() if self.chain_config else ()
+        return Redactor((name, os.environ.get(name, "")) for name in names)
+
+
+STATE_KEY = pytest.StashKey[RunState]()
+
+
+def run_state(config: pytest.Config) -> RunState:
+    return config.stash[STATE_KEY]
+
+
+def default_chain() -> Path:
+    return default_chain_path()

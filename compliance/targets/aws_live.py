@@ -1,0 +1,50 @@
+"""The live AWS target: boto3's default credential chain, read-only, optionally via an audit role."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from compliance.config import Chain
+from compliance.targets.aws_reader import AwsReader, CallLog, instrument_session
+from compliance.targets.snapshot import AwsSnapshot, Read, ReadFailure
+
+SESSION_NAME = "export-chain-compliance"
+
+
+class LiveAwsTarget:
+    """Reads live accounts. Honours AWS_PROFILE, SSO profiles and AWS_ENDPOINT_URL through boto3."""
+
+    name = "live"
+
+    def __init__(self, base_session: boto3.Session | None = None) -> None:
+        self.base_session = base_session
+
+    def snapshot(self, chain: Chain) -> AwsSnapshot:
+        log = CallLog()
+        session = self.base_session or boto3.Session(region_name=chain.aws.region)
+        instrument_session(session, log, read_only=True)
+        if chain.aws.audit_role_arn:
+            try:
+                creds = session.client("sts", region_name=chain.aws.region).assume_role(
+                    RoleArn=chain.aws.audit_role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                return unreadable(chain, self.name, ReadFailure(
+                    "sts:AssumeRole", str(error.get("Code", "Unknown")), str(error.get("Message", exc))), log)
+            except BotoCoreError as exc:
+                return unreadable(chain, self.name, ReadFailure("sts:AssumeRole", type(exc).__name__, str(exc)), log)
+            session = boto3.Session(
+                aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"], region_name=chain.aws.region)
+            instrument_session(session, log, read_only=True)
+        return AwsReader(session).snapshot(chain, target=self.name, calls=log)
+
+
+def unreadable(chain: Chain, target: str, failure: ReadFailure, log: CallLog) -> AwsSnapshot:
+    """A snapshot in which every read failed the same way: every dependent check reports ERROR."""
+    return AwsSnapshot(
+        chain_id=chain.id, target=target, account_id=chain.aws.account, region=chain.aws.region,
+        caller=Read(failure.api, failure=failure), role=Read(failure.api, failure=failure),
+        bucket=Read(failure.api, failure=failure), account_public_access_block=Read(failure.api, failure=failure),
+        scps=Read(failure.api, failure=failure), api_calls=tuple(log.calls))

@@ -1,0 +1,208 @@
+"""The moto target: provision a deployment into moto, then read it back with the live reader."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+
+from compliance.config import Chain
+from compliance.errors import ConfigError, TargetError
+from compliance.targets.aws_reader import CLIENT_CONFIG, AwsReader, CallLog, instrument_session
+from compliance.targets.deployment import Deployment, substitute
+from compliance.targets.snapshot import AwsSnapshot
+
+MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def account_session(account: str, region: str = "us-east-1", **credentials: str) -> boto3.Session:
+    """A boto3 session whose requests moto routes to `account` (x-moto-account-id header)."""
+    session = boto3.Session(region_name=region, **(credentials or MOTO_CREDENTIALS))
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
+
+    session.events.register("before-sign.*.*", add_header)
+    return session
+
+
+class MotoAwsTarget:
+    """Owns a `mock_aws` context for the session. Start once per process (per xdist worker)."""
+
+    name = "moto"
+
+    def __init__(self, deployment: Deployment, env: Mapping[str, str] | None = None) -> None:
+        self.deployment = deployment
+        self.env = os.environ if env is None else env
+        self._mock = mock_aws()
+        self._started = False
+        self.kms_arns: dict[str, str] = {}
+        self.management_account: str | None = None
+
+    def start(self) -> None:
+        if os.environ.get("MOTO_ACCOUNT_ID"):
+            raise TargetError("MOTO_ACCOUNT_ID is set; unset it so the moto target can place each account")
+        self._mock.start()
+        self._started = True
+        try:
+            Provisioner(self).provision()
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._started:
+            self._started = False
+            self._mock.stop()
+
+    def client(self, service: str, account: str, region: str = "us-east-1", **credentials: str) -> Any:
+        return account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)
+
+    def snapshot(self, chain: Chain) -> AwsSnapshot:
+        log = CallLog()
+        session = account_session(chain.aws.account, chain.aws.region)
+        instrument_session(session, log, read_only=True)
+        org_session = None
+        if self.management_account:
+            org_session = account_session(self.management_account)
+            instrument_session(org_session, log, read_only=True)
+        return AwsReader(session, org_session=org_session).snapshot(chain, target=self.name, calls=log)
+
+    def resolve(self, kind: str, name: str) -> str:
+        if kind == "env":
+            value = self.env.get(name)
+            if not value:
+                raise ConfigError(self.deployment.source, f"{{{{env:{name}}}}}", f"environment variable {name} is not set",
+                                  f"export {name}=<value> or let the moto target generate it")
+            return value
+        try:
+            return self.kms_arns[name]
+        except KeyError:
+            raise ConfigError(self.deployment.source, f"{{{{kms:{name}}}}}", "no kms_keys entry has this alias",
+                              "declare the key under kms_keys before referring to it") from None
+
+
+class Provisioner:
+    """Creates the deployment's resources in moto, in dependency order."""
+
+    def __init__(self, target: MotoAwsTarget) -> None:
+        self.t = target
+
+    def doc(self, value: Any) -> str:
+        return json.dumps(substitute(value, self.t.resolve))
+
+    def provision(self) -> None:
+        aws = self.t.deployment.aws
+        accounts: Mapping[str, Any] = aws.get("accounts", {})
+        for account, body in accounts.items():
+            for key in body.get("kms_keys", []):
+                self.kms_key(account, key)
+        for account, body in accounts.items():
+            for role in body.get("roles", []):
+                self.role(account, role)
+            if "public_access_block" in body:
+                self.t.client("s3control", account).put_public_access_block(
+                    AccountId=account, PublicAccessBlockConfiguration=body["public_access_block"])
+            for bucket in body.get("buckets", []):
+                self.bucket(account, bucket)
+            for bucket in body.get("buckets", []):
+                self.bucket_late(account, bucket)
+        if "organization" in aws:
+            self.organization(aws["organization"])
+
+    def kms_key(self, account: str, key: Mapping[str, Any]) -> None:
+        kms = self.t.client("kms", account)
+        meta = kms.create_key(Policy=self.doc(key["policy"]), Description=key.get("description", ""))["KeyMetadata"]
+        kms.create_alias(AliasName=f"alias/{key['alias']}", TargetKeyId=meta["KeyId"])
+        self.t.kms_arns[key["alias"]] = meta["Arn"]
+
+    def role(self, account: str, role: Mapping[str, Any]) -> None:
+        iam = self.t.client("iam", account)
+        kwargs: dict[str, Any] = {
+            "RoleName": role["name"],
+            "Path": role.get("path", "/"),
+            "AssumeRolePolicyDocument": self.doc(role["trust_policy"]),
+            "MaxSessionDuration": int(role.get("max_session_duration", 3600)),
+            "Tags": [{"Key": k, "Value": v} for k, v in role.get("tags", {}).items()],
+        }
+        if role.get("permissions_boundary"):
+            boundary = iam.create_policy(PolicyName=f"{role['name']}-boundary",
+                                         PolicyDocument=self.doc(role["permissions_boundary"]))
+            kwargs["PermissionsBoundary"] = boundary["Policy"]["Arn"]
+        iam.create_role(**kwargs)
+        for name, document in role.get("inline_policies", {}).items():
+            iam.put_role_policy(RoleName=role["name"], PolicyName=name, PolicyDocument=self.doc(document))
+        for managed in role.get("managed_policies", []):
+            arn = iam.create_policy(PolicyName=managed["name"], PolicyDocument=self.doc(managed["document"]))
+            iam.attach_role_policy(RoleName=role["name"], PolicyArn=arn["Policy"]["Arn"])
+
+    def bucket(self, account: str, b: Mapping[str, Any]) -> None:
+        region = b.get("region", "us-east-1")
+        s3 = self.t.client("s3", account, region)
+        name = b["name"]
+        create: dict[str, Any] = {"Bucket": name, "ObjectLockEnabledForBucket": bool(b.get("object_lock"))}
+        if region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**create)
+        if "public_access_block" in b:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=b["public_access_block"])
+        if b.get("ownership"):
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": b["ownership"]}]})
+        if b.get("encryption"):
+            enc = substitute(b["encryption"], self.t.resolve)
+            default: dict[str, Any] = {"SSEAlgorithm": enc["algorithm"]}
+            if enc.get("kms_key"):
+                default["KMSMasterKeyID"] = enc["kms_key"]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+                "ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bool(enc.get("bucket_key"))}]})
+        if b.get("versioning") and not b.get("object_lock"):
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": b["versioning"]})
+        lock = b.get("object_lock")
+        if lock and lock.get("mode"):
+            retention: dict[str, Any] = {"Mode": lock["mode"]}
+            retention["Years" if "years" in lock else "Days"] = int(lock.get("years", lock.get("days", 1)))
+            s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}})
+        for obj in b.get("objects", []):
+            s3.put_object(Bucket=name, Key=obj["key"], Body=obj.get("body", "").encode())
+        if b.get("replication"):
+            s3.put_bucket_replication(Bucket=name, ReplicationConfiguration=substitute(b["replication"], self.t.resolve))
+
+    def bucket_late(self, account: str, b: Mapping[str, Any]) -> None:
+        """Policies and logging go last: moto applies any bucket-policy Deny to every later put."""
+        s3 = self.t.client("s3", account, b.get("region", "us-east-1"))
+        if b.get("policy") is not None:
+            policy = b["policy"]
+            s3.put_bucket_policy(Bucket=b["name"], Policy=policy if isinstance(policy, str) else self.doc(policy))
+        if b.get("logging"):
+            s3.put_bucket_logging(Bucket=b["name"], BucketLoggingStatus={"LoggingEnabled": {
+                "TargetBucket": b["logging"]["target_bucket"], "TargetPrefix": b["logging"].get("target_prefix", "")}})
+
+    def organization(self, org: Mapping[str, Any]) -> None:
+        mgmt = org["management_account"]
+        self.t.management_account = mgmt
+        client = self.t.client("organizations", mgmt)
+        client.create_organization(FeatureSet="ALL")
+        root = client.list_roots()["Roots"][0]["Id"]
+        client.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+        policy_ids: dict[str, str] = {}
+        for name, content in org.get("scps", {}).items():
+            created = client.create_policy(Name=name, Description=name, Type="SERVICE_CONTROL_POLICY",
+                                           Content=content if isinstance(content, str) else self.doc(content))
+            policy_ids[name] = created["Policy"]["PolicySummary"]["Id"]
+        for name in org.get("root_scps", []):
+            client.attach_policy(PolicyId=policy_ids[name], TargetId=root)
+        for ou in org.get("ous", []):
+            ou_id = client.create_organizational_unit(ParentId=root, Name=ou["name"])["OrganizationalUnit"]["Id"]
+            for name in ou.get("scps", []):
+                client.attach_policy(PolicyId=policy_ids[name], TargetId=ou_id)
+            for account in ou.get("accounts", []):
+                with mock.patch("moto.organizations.utils.make_random_account_id", return_value=account):
+                    client.create_account(AccountName=f"account-{account}", Email=f"aws+{account}@example.com")
+                client.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou_id)

@@ -1,0 +1,315 @@
+"""The one read-only AWS reader: the same code reads moto and live AWS into an `AwsSnapshot`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from compliance.config import Chain
+from compliance.errors import ReadOnlyViolation
+from compliance.targets.snapshot import (
+    ApiCall,
+    AwsSnapshot,
+    BucketSnapshot,
+    Encryption,
+    KmsKey,
+    Logging,
+    NamedPolicy,
+    ObjectListing,
+    ObjectLock,
+    ObjectSummary,
+    PublicAccessBlock,
+    Read,
+    ReadFailure,
+    RoleSnapshot,
+    ScpLevel,
+    Versioning,
+)
+
+T = TypeVar("T")
+
+READ_PREFIXES = ("Get", "List", "Head", "Describe")
+READ_EXCEPTIONS = frozenset({"AssumeRole"})
+MAX_LISTED_KEYS = 10_000
+NEWEST_KEPT = 5
+
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30)
+
+
+def is_read_operation(operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES) or operation in READ_EXCEPTIONS
+
+
+class CallLog:
+    """Records every AWS API call a session makes (service, operation, HTTP status, error code)."""
+
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+
+    def after_call(self, http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
+        error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+        status = getattr(http_response, "status_code", None)
+        self.calls.append(ApiCall(model.service_model.service_name, model.name, status, error))
+
+
+def guard_read_only(model: Any = None, **_: Any) -> None:
+    if not is_read_operation(model.name):
+        raise ReadOnlyViolation(
+            f"refused {model.service_model.service_name}:{model.name}: live mode is read-only"
+        )
+
+
+_ACCOUNT_LABEL = re.compile(r"^(https?://)\d{12}\.")
+
+
+def _strip_account_host_prefix(request: Any, **_: Any) -> None:
+    """s3control prefixes the account id to a custom endpoint's host, which a loopback server lacks."""
+    request.url = _ACCOUNT_LABEL.sub(r"\1", request.url)
+    host = request.headers.get("Host")
+    if host:
+        request.headers["Host"] = re.sub(r"^\d{12}\.", "", host if isinstance(host, str) else host.decode())
+
+
+def instrument_session(session: boto3.Session, log: CallLog, *, read_only: bool) -> None:
+    session.events.register("after-call.*.*", log.after_call)
+    if read_only:
+        session.events.register("before-call.*.*", guard_read_only)
+    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3_CONTROL"):
+        session.events.register("before-send.s3-control.*", _strip_account_host_prefix)
+
+
+def read(api: str, fn: Callable[[], T], *, absent: Iterable[str] = ()) -> Read[T]:
+    """Run one read and keep its outcome. Never raises for AWS-side failures."""
+    absent_codes = set(absent)
+    try:
+        return Read(api, fn())
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Unknown"))
+        if code in absent_codes:
+            return Read(api, None, absent_code=code)
+        return Read(api, failure=ReadFailure(api, code, str(error.get("Message") or exc)))
+    except BotoCoreError as exc:
+        return Read(api, failure=ReadFailure(api, type(exc).__name__, str(exc)))
+    except NotImplementedError as exc:
+        return Read(api, failure=ReadFailure(api, "NotImplemented", str(exc) or "not implemented by this target"))
+
+
+def _document(raw: Any) -> Any:
+    """IAM returns documents URL-encoded JSON strings (boto3 decodes valid JSON to dicts)."""
+    if isinstance(raw, str):
+        text = urllib.parse.unquote(raw)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return raw
+
+
+def _json_text(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+class AwsReader:
+    """Reads one chain's AWS side. `session` reads the chain's account; `org_session` reads Organizations."""
+
+    def __init__(self, session: boto3.Session, *, org_session: boto3.Session | None = None) -> None:
+        self.session = session
+        self.org_session = org_session or session
+
+    def _client(self, service: str, region: str, session: boto3.Session | None = None) -> Any:
+        return (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)
+
+    def snapshot(self, chain: Chain, *, target: str, calls: CallLog) -> AwsSnapshot:
+        region = chain.aws.region
+        sts = self._client("sts", region)
+        caller = read("sts:GetCallerIdentity", lambda: {
+            k: v for k, v in sts.get_caller_identity().items() if k in ("Account", "Arn")})
+        return AwsSnapshot(
+            chain_id=chain.id,
+            target=target,
+            account_id=chain.aws.account,
+            region=region,
+            caller=caller,
+            role=self.read_role(chain),
+            bucket=self.read_bucket(chain),
+            account_public_access_block=self.read_account_pab(chain),
+            scps=self.read_scps(chain),
+            api_calls=tuple(calls.calls),
+        )
+
+    def read_role(self, chain: Chain) -> Read[RoleSnapshot]:
+        iam = self._client("iam", chain.aws.region)
+        got = read("iam:GetRole", lambda: iam.get_role(RoleName=chain.aws.role_name)["Role"])
+        if got.failure is not None or got.value is None:
+            return Read("iam:GetRole", failure=got.failure)
+        role = got.value
+        boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        return Read("iam:GetRole", RoleSnapshot(
+            arn=role["Arn"],
+            name=role["RoleName"],
+            path=role.get("Path", "/"),
+            trust_policy=_document(role.get("AssumeRolePolicyDocument")),
+            max_session_duration=int(role.get("MaxSessionDuration", 3600)),
+            tags={t["Key"]: t["Value"] for t in role.get("Tags", [])},
+            permissions_boundary_arn=boundary_arn,
+            inline_policies=read("iam:ListRolePolicies", lambda: self._inline(iam, role["RoleName"])),
+            managed_policies=read("iam:ListAttachedRolePolicies", lambda: self._attached(iam, role["RoleName"])),
+            permissions_boundary=(read("iam:GetPolicy", lambda: self._managed(iam, boundary_arn, boundary_arn))
+                                  if boundary_arn else Read("iam:GetPolicy", None)),
+        ))
+
+    @staticmethod
+    def _inline(iam: Any, role: str) -> tuple[NamedPolicy, ...]:
+        names = [n for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
+                 for n in page["PolicyNames"]]
+        return tuple(
+            NamedPolicy(n, None, _document(iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"]))
+            for n in names)
+
+    def _attached(self, iam: Any, role: str) -> tuple[NamedPolicy, ...]:
+        attached = [p for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
+                    for p in page["AttachedPolicies"]]
+        return tuple(self._managed(iam, p["PolicyArn"], p["PolicyName"]) for p in attached)
+
+    @staticmethod
+    def _managed(iam: Any, arn: str, name: str) -> NamedPolicy:
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        return NamedPolicy(name.rsplit("/", 1)[-1], arn, _document(doc))
+
+    def read_bucket(self, chain: Chain) -> Read[BucketSnapshot]:
+        s3 = self._client("s3", chain.aws.region)
+        name = chain.aws.bucket
+        located = read("s3:GetBucketLocation", lambda: s3.get_bucket_location(Bucket=name))
+        if located.failure is not None:
+            return Read("s3:GetBucketLocation", failure=located.failure)
+        encryption = read("s3:GetBucketEncryption", lambda: _encryption(s3.get_bucket_encryption(Bucket=name)),
+                          absent=["ServerSideEncryptionConfigurationNotFoundError"])
+        return Read("s3:GetBucketLocation", BucketSnapshot(
+            name=name,
+            policy=read("s3:GetBucketPolicy", lambda: _json_text(s3.get_bucket_policy(Bucket=name)["Policy"]),
+                        absent=["NoSuchBucketPolicy"]),
+            public_access_block=read("s3:GetPublicAccessBlock", lambda: _pab(
+                s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]),
+                absent=["NoSuchPublicAccessBlockConfiguration"]),
+            ownership=read("s3:GetBucketOwnershipControls", lambda: s3.get_bucket_ownership_controls(
+                Bucket=name)["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+                absent=["OwnershipControlsNotFoundError"]),
+            encryption=encryption,
+            kms_key=self._kms_key(chain, encryption),
+            versioning=read("s3:GetBucketVersioning", lambda: _versioning(s3.get_bucket_versioning(Bucket=name))),
+            object_lock=read("s3:GetObjectLockConfiguration", lambda: _object_lock(
+                s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]),
+                absent=["ObjectLockConfigurationNotFoundError"]),
+            logging=read("s3:GetBucketLogging", lambda: _logging(s3.get_bucket_logging(Bucket=name))),
+            replication=read("s3:GetBucketReplication", lambda: s3.get_bucket_replication(
+                Bucket=name)["ReplicationConfiguration"], absent=["ReplicationConfigurationNotFoundError"]),
+            newest_objects=read("s3:ListObjectsV2", lambda: self._newest(s3, name, chain.aws.prefix)),
+        ))
+
+    def _kms_key(self, chain: Chain, encryption: Read[Encryption]) -> Read[KmsKey]:
+        if encryption.failure is not None:
+            return Read("kms:GetKeyPolicy", failure=encryption.failure)
+        enc = encryption.value
+        if enc is None or enc.algorithm not in ("aws:kms", "aws:kms:dsse"):
+            return Read("kms:GetKeyPolicy", None, absent_code="NoKmsKeyConfigured")
+        key_ref = enc.kms_key_id
+        if not key_ref:
+            return Read("kms:GetKeyPolicy", None, absent_code="AwsManagedKey")
+        region = key_ref.split(":")[3] if key_ref.startswith("arn:") else chain.aws.region
+        kms = self._client("kms", region)
+
+        def fetch() -> KmsKey:
+            meta = kms.describe_key(KeyId=key_ref)["KeyMetadata"]
+            policy = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
+            return KmsKey(meta["KeyId"], meta["Arn"], _json_text(policy))
+
+        return read("kms:GetKeyPolicy", fetch)
+
+    @staticmethod
+    def _newest(s3: Any, bucket: str, prefix: str) -> ObjectListing:
+        found: list[ObjectSummary] = []
+        truncated = False
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                found.append(ObjectSummary(obj["Key"], obj["LastModified"].isoformat(), int(obj.get("Size", 0))))
+            if len(found) >= MAX_LISTED_KEYS:
+                truncated = bool(page.get("IsTruncated"))
+                break
+        found.sort(key=lambda o: o.last_modified, reverse=True)
+        return ObjectListing(tuple(found[:NEWEST_KEPT]), truncated)
+
+    def read_account_pab(self, chain: Chain) -> Read[PublicAccessBlock]:
+        s3control = self._client("s3control", chain.aws.region)
+        return read("s3:GetAccountPublicAccessBlock", lambda: _pab(s3control.get_public_access_block(
+            AccountId=chain.aws.account)["PublicAccessBlockConfiguration"]),
+            absent=["NoSuchPublicAccessBlockConfiguration"])
+
+    def read_scps(self, chain: Chain) -> Read[tuple[ScpLevel, ...]]:
+        org = self._client("organizations", "us-east-1", self.org_session)
+        return read("organizations:ListPoliciesForTarget", lambda: self._scp_path(org, chain.aws.account),
+                    absent=["AWSOrganizationsNotInUseException"])
+
+    @staticmethod
+    def _scp_path(org: Any, account: str) -> tuple[ScpLevel, ...]:
+        path: list[tuple[str, str, str]] = [(account, "ACCOUNT", account)]
+        child = account
+        while True:
+            parent = org.list_parents(ChildId=child)["Parents"][0]
+            if parent["Type"] == "ROOT":
+                path.append((parent["Id"], "ROOT", "Root"))
+                break
+            ou = org.describe_organizational_unit(OrganizationalUnitId=parent["Id"])["OrganizationalUnit"]
+            path.append((parent["Id"], "ORGANIZATIONAL_UNIT", ou.get("Name", parent["Id"])))
+            child = parent["Id"]
+        levels = []
+        for target_id, target_type, name in reversed(path):
+            summaries = [p for page in org.get_paginator("list_policies_for_target").paginate(
+                TargetId=target_id, Filter="SERVICE_CONTROL_POLICY") for p in page["Policies"]]
+            policies = tuple(
+                NamedPolicy(s["Name"], s["Arn"],
+                            _json_text(org.describe_policy(PolicyId=s["Id"])["Policy"]["Content"]))
+                for s in summaries)
+            levels.append(ScpLevel(target_id, target_type, name, policies))
+        return tuple(levels)
+
+
+def _pab(c: dict[str, Any]) -> PublicAccessBlock:
+    return PublicAccessBlock(bool(c.get("BlockPublicAcls")), bool(c.get("IgnorePublicAcls")),
+                             bool(c.get("BlockPublicPolicy")), bool(c.get("RestrictPublicBuckets")))
+
+
+def _encryption(resp: dict[str, Any]) -> Encryption:
+    rule = resp["ServerSideEncryptionConfiguration"]["Rules"][0]
+    default = rule.get("ApplyServerSideEncryptionByDefault", {})
+    return Encryption(default.get("SSEAlgorithm", ""), default.get("KMSMasterKeyID"),
+                      bool(rule.get("BucketKeyEnabled", False)))
+
+
+def _versioning(resp: dict[str, Any]) -> Versioning:
+    return Versioning(resp.get("Status"), resp.get("MFADelete"))
+
+
+def _object_lock(c: dict[str, Any]) -> ObjectLock:
+    retention = (c.get("Rule") or {}).get("DefaultRetention") or {}
+    return ObjectLock(c.get("ObjectLockEnabled") == "Enabled", retention.get("Mode"),
+                      retention.get("Days") or None, retention.get("Years") or None)
+
+
+def _logging(resp: dict[str, Any]) -> Logging | None:
+    enabled = resp.get("LoggingEnabled")
+    if not enabled:
+        return None
+    return Logging(enabled.get("TargetBucket", ""), enabled.get("TargetPrefix", ""))

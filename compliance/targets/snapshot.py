@@ -1,0 +1,292 @@
+"""The typed, JSON-serialisable snapshot of what an AWS account really holds for one chain.
+
+Every read is a `Read`: either a value, a documented absence (for example no bucket policy), or a
+failure that keeps the API name and error code. Checks call `.require()`, which raises `ReadError`
+for a failure, so an unreadable input can only ever become ERROR, never PASS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from compliance.errors import ReadError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    api: str
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"api": self.api, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """The outcome of one read. `value is None` with no failure means the API reported absence."""
+
+    api: str
+    value: T | None = None
+    failure: ReadFailure | None = None
+    absent_code: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def absent(self) -> bool:
+        return self.failure is None and self.value is None
+
+    def require(self) -> T | None:
+        """The value (None when absent). Raises `ReadError` when the read failed."""
+        if self.failure is not None:
+            raise ReadError(self.failure.api, self.failure.code, self.failure.message)
+        return self.value
+
+    def require_present(self, what: str) -> T:
+        value = self.require()
+        if value is None:
+            raise ReadError(self.api, self.absent_code or "NotFound", f"{what} does not exist")
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "value": _jsonable(self.value),
+            "failure": self.failure.to_json() if self.failure else None,
+            "absent_code": self.absent_code,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPolicy:
+    """A policy document as read, with where it came from."""
+
+    name: str
+    arn: str | None
+    document: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "arn": self.arn, "document": self.document}
+
+
+@dataclass(frozen=True, slots=True)
+class RoleSnapshot:
+    arn: str
+    name: str
+    path: str
+    trust_policy: Any
+    max_session_duration: int
+    tags: dict[str, str]
+    permissions_boundary_arn: str | None
+    inline_policies: Read[tuple[NamedPolicy, ...]]
+    managed_policies: Read[tuple[NamedPolicy, ...]]
+    permissions_boundary: Read[NamedPolicy]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "name": self.name,
+            "path": self.path,
+            "trust_policy": self.trust_policy,
+            "max_session_duration": self.max_session_duration,
+            "tags": self.tags,
+            "permissions_boundary_arn": self.permissions_boundary_arn,
+            "inline_policies": self.inline_policies.to_json(),
+            "managed_policies": self.managed_policies.to_json(),
+            "permissions_boundary": self.permissions_boundary.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAccessBlock:
+    block_public_acls: bool
+    ignore_public_acls: bool
+    block_public_policy: bool
+    restrict_public_buckets: bool
+
+    @property
+    def all_on(self) -> bool:
+        return all((self.block_public_acls, self.ignore_public_acls, self.block_public_policy,
+                    self.restrict_public_buckets))
+
+    def to_json(self) -> dict[str, bool]:
+        return {
+            "BlockPublicAcls": self.block_public_acls,
+            "IgnorePublicAcls": self.ignore_public_acls,
+            "BlockPublicPolicy": self.block_public_policy,
+            "RestrictPublicBuckets": self.restrict_public_buckets,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Encryption:
+    algorithm: str
+    kms_key_id: str | None
+    bucket_key_enabled: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, "kms_key_id": self.kms_key_id,
+                "bucket_key_enabled": self.bucket_key_enabled}
+
+
+@dataclass(frozen=True, slots=True)
+class Versioning:
+    status: str | None
+    mfa_delete: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "mfa_delete": self.mfa_delete}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLock:
+    enabled: bool
+    mode: str | None
+    days: int | None
+    years: int | None
+
+    @property
+    def retention_days(self) -> int | None:
+        if self.days:
+            return self.days
+        if self.years:
+            return self.years * 365
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "mode": self.mode, "days": self.days, "years": self.years}
+
+
+@dataclass(frozen=True, slots=True)
+class Logging:
+    target_bucket: str
+    target_prefix: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"target_bucket": self.target_bucket, "target_prefix": self.target_prefix}
+
+
+@dataclass(frozen=True, slots=True)
+class KmsKey:
+    key_id: str
+    arn: str
+    policy: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "arn": self.arn, "policy": self.policy}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSummary:
+    key: str
+    last_modified: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "last_modified": self.last_modified, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectListing:
+    objects: tuple[ObjectSummary, ...]
+    truncated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"objects": [o.to_json() for o in self.objects], "truncated": self.truncated}
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSnapshot:
+    name: str
+    policy: Read[Any]
+    public_access_block: Read[PublicAccessBlock]
+    ownership: Read[str]
+    encryption: Read[Encryption]
+    kms_key: Read[KmsKey]
+    versioning: Read[Versioning]
+    object_lock: Read[ObjectLock]
+    logging: Read[Logging]
+    replication: Read[Any]
+    newest_objects: Read[ObjectListing]
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: _jsonable(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
+class ScpLevel:
+    """One level of the organization path: the root, an OU, or the account itself."""
+
+    target_id: str
+    target_type: str
+    name: str
+    policies: tuple[NamedPolicy, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target_id": self.target_id, "target_type": self.target_type, "name": self.name,
+                "policies": [p.to_json() for p in self.policies]}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    service: str
+    operation: str
+    status: int | None
+    error_code: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service, "operation": self.operation, "status": self.status,
+                "error_code": self.error_code}
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSnapshot:
+    chain_id: str
+    target: str
+    account_id: str
+    region: str
+    caller: Read[dict[str, str]]
+    role: Read[RoleSnapshot]
+    bucket: Read[BucketSnapshot]
+    account_public_access_block: Read[PublicAccessBlock]
+    scps: Read[tuple[ScpLevel, ...]]
+    api_calls: tuple[ApiCall, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "target": self.target,
+            "account_id": self.account_id,
+            "region": self.region,
+            "caller": self.caller.to_json(),
+            "role": self.role.to_json(),
+            "bucket": self.bucket.to_json(),
+            "account_public_access_block": self.account_public_access_block.to_json(),
+            "scps": self.scps.to_json(),
+            "api_calls": [c.to_json() for c in self.api_calls],
+        }
+
+    def comparable(self) -> dict[str, Any]:
+        """The snapshot without run-specific noise (API call log, caller), for target comparisons."""
+        data = self.to_json()
+        data.pop("api_calls")
+        data.pop("caller")
+        data.pop("target")
+        return data
