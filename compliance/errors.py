@@ -57,3 +57,14 @@ class ReadOnlyViolation(TargetError):
 
 class EmulatorError(TargetError):
     """A local emulator (Azurite) is missing or failed to start."""
+
+
+class CaseError(ComplianceError):
+    """An IAM evaluation case (request plus policies) is malformed. Names the file and the key."""
+
+    def __init__(self, source: str, key: str | None, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = source if key is None else f"{source}: {key}"
+        super().__init__(f"{where}: {problem}")

@@ -1,0 +1,162 @@
+"""The answer and the reason: Decision, TraceEntry and Evaluation, renderable as plain sentences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from compliance.iam.document import Effect, PolicyKind
+from compliance.iam.request import Request
+from compliance.iam.variables import ContextValue
+
+
+class Decision(StrEnum):
+    ALLOW = "Allow"
+    IMPLICIT_DENY = "ImplicitDeny"
+    EXPLICIT_DENY = "ExplicitDeny"
+
+
+class Outcome(StrEnum):
+    ALLOW = "allow"
+    """A statement matched and allows the request."""
+    DENY = "deny"
+    """A Deny statement matched: an explicit deny."""
+    CONDITIONS_NOT_MET = "conditions-not-met"
+    """Action, resource and principal matched, but the Condition block was false."""
+    MISSING_ALLOW = "missing-allow"
+    """A gate that needs an Allow found none."""
+    NOT_APPLICABLE = "not-applicable"
+    """A policy type was given but does not apply to this caller (e.g. SCPs and service principals)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    operator: str
+    key: str
+    values: tuple[str, ...]
+    seen: ContextValue | None
+    result: bool
+
+    def seen_text(self) -> str:
+        if self.seen is None:
+            return "absent"
+        if isinstance(self.seen, tuple):
+            return "[" + ", ".join(self.seen) + "]" if self.seen else "an empty list"
+        return self.seen
+
+    def describe(self) -> str:
+        """``aws:SecureTransport is false`` (what the request had)."""
+        return f"{self.key} is {self.seen_text()}"
+
+    def describe_requirement(self) -> str:
+        values = ", ".join(self.values)
+        return f"{self.operator} {self.key} {values}"
+
+    def to_json(self) -> dict[str, Any]:
+        seen: Any = list(self.seen) if isinstance(self.seen, tuple) else self.seen
+        return {
+            "operator": self.operator,
+            "key": self.key,
+            "values": list(self.values),
+            "seen": seen,
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """A statement that allowed/denied (or whose conditions failed), or a gate that lacked an allow."""
+
+    outcome: Outcome
+    source: str
+    """What spoke, in words: ``bucket policy``, ``identity policy 'ExportWriter'``, ``SCP level 2``."""
+    policy: str | None = None
+    policy_kind: PolicyKind | None = None
+    statement: str | None = None
+    effect: Effect | None = None
+    level: int | None = None
+    conditions: tuple[ConditionResult, ...] = ()
+    message: str | None = None
+    """For gates: the sentence itself."""
+
+    @property
+    def is_statement(self) -> bool:
+        return self.statement is not None
+
+    def sentence(self, request: Request) -> str:
+        if self.message is not None:
+            return self.message
+        what = f"{request.action} on {request.resource}"
+        where = f"The {self.source} statement {self.statement}"
+        met = [c.describe() for c in self.conditions]
+        because = f" because {' and '.join(met)}" if met else ""
+        if self.outcome is Outcome.ALLOW:
+            return f"{where} allows {what}{because}."
+        if self.outcome is Outcome.DENY:
+            return f"{where} explicitly denies {what}{because}."
+        failed = [c for c in self.conditions if not c.result]
+        detail = "; ".join(f"it requires {c.describe_requirement()} but {c.describe()}" for c in failed)
+        verb = "allow" if self.effect is Effect.ALLOW else "deny"
+        return f"{where} would {verb} {what}, but its condition is not met: {detail}."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "source": self.source,
+            "policy": self.policy,
+            "policy_kind": None if self.policy_kind is None else self.policy_kind.value,
+            "statement": self.statement,
+            "effect": None if self.effect is None else self.effect.value,
+            "level": self.level,
+            "conditions": [c.to_json() for c in self.conditions],
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    decision: Decision
+    trace: tuple[TraceEntry, ...]
+    request: Request
+    reason: TraceEntry | None = None
+    """The entry that best explains the decision (first explicit deny, first missing allow, main allow)."""
+
+    def allowed(self) -> bool:
+        return self.decision is Decision.ALLOW
+
+    def deciding_statements(self) -> tuple[TraceEntry, ...]:
+        """The explicit denies for ExplicitDeny; the allowing statements for Allow; () otherwise."""
+        if self.decision is Decision.EXPLICIT_DENY:
+            return tuple(e for e in self.trace if e.outcome is Outcome.DENY)
+        if self.decision is Decision.ALLOW:
+            return tuple(e for e in self.trace if e.outcome is Outcome.ALLOW)
+        return ()
+
+    def sentences(self) -> list[str]:
+        return [self.summary(), *(entry.sentence(self.request) for entry in self.trace)]
+
+    def summary(self) -> str:
+        reason = self.reason
+        if self.decision is Decision.EXPLICIT_DENY and reason is not None:
+            met = "; ".join(c.describe() for c in reason.conditions)
+            suffix = f" ({met})" if met else ""
+            return f"Denied explicitly by {reason.source} statement {reason.statement}{suffix}."
+        if self.decision is Decision.ALLOW:
+            if reason is not None and reason.statement is not None:
+                return f"Allowed by {reason.source} statement {reason.statement}."
+            return "Allowed."
+        if reason is not None:
+            message = reason.sentence(self.request)
+            return f"Denied implicitly: {message[0].lower()}{message[1:]}"
+        return f"Denied implicitly: nothing allows {self.request.action} on {self.request.resource}."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision.value,
+            "allowed": self.allowed(),
+            "summary": self.summary(),
+            "request": self.request.to_json(),
+            "trace": [entry.to_json() for entry in self.trace],
+            "sentences": self.sentences(),
+        }
