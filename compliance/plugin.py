@@ -225,7 +225,11 @@ class RecordCollector:
         snapshot = record.get("snapshot")
         if snapshot is not None and record.get("chain"):
             self.state.snapshots_json[record["chain"]] = snapshot
-        self.state.records.append({k: v for k, v in record.items() if k != "snapshot"} | {"nodeid": report.nodeid})
+        nodeid = report.nodeid
+        group_suffix = f"@{record.get('chain')}"
+        if record.get("chain") and nodeid.endswith(group_suffix):
+            nodeid = nodeid.removesuffix(group_suffix)
+        self.state.records.append({k: v for k, v in record.items() if k != "snapshot"} | {"nodeid": nodeid})
 
 
 @pytest.hookimpl(tryfirst=True)
