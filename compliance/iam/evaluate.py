@@ -82,6 +82,7 @@ def _scan(
     trace: list[TraceEntry],
     *,
     level: int | None = None,
+    has_boundary: bool = False,
 ) -> _Scan:
     scan = _Scan()
     action = request.action_lower
@@ -102,7 +103,8 @@ def _scan(
                 if grant is None:
                     continue
             elif statement.not_principal is not None:
-                if not not_principal_applies(statement.not_principal, caller):
+                deny = statement.effect is Effect.DENY
+                if not not_principal_applies(statement.not_principal, caller, deny=deny, has_boundary=has_boundary):
                     continue
                 grant = Grant.DIRECT
             results: tuple[ConditionResult, ...] = ()
@@ -157,7 +159,8 @@ def evaluate(
     what = f"{request.action} on {request.resource}"
 
     identity = _scan(identity_policies, request, trace)
-    resource = _scan((resource_policy,) if resource_policy is not None else (), request, trace)
+    resource = _scan((resource_policy,) if resource_policy is not None else (), request, trace,
+                     has_boundary=permission_boundary is not None)
     boundary = _scan((permission_boundary,) if permission_boundary is not None else (), request, trace)
     session = _scan(session_policies, request, trace)
     denies = identity.denies + resource.denies + boundary.denies + session.denies

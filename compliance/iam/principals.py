@@ -8,9 +8,10 @@ From the IAM User Guide ("AWS JSON policy elements: Principal" and "NotPrincipal
   are limited by any policy types that limit permissions for the role" (boundaries, session policies).
 * ``"*"`` and ``{"AWS": "*"}`` are equivalent and match everyone, anonymous callers included.
 * "You cannot use a wildcard to match part of a principal name or ARN."
-* For NotPrincipal, "AWS might validate the account first, then the role, and then the
-  assumed-role user": a caller escapes a NotPrincipal statement only when its account, its role
-  (for a session) and its own ARN are all listed.
+* For NotPrincipal with Deny, "AWS might validate the account first, then the role, and then
+  the assumed-role user": a caller escapes the deny only when its account, its role (for a
+  session) and its own ARN are all listed. NotPrincipal with Allow "allows all principals
+  except the one named": naming any of the caller's identities excludes it.
 """
 
 from __future__ import annotations
@@ -187,8 +188,18 @@ def principal_grant(element: Principal, caller: Caller) -> Grant | None:
     return best
 
 
-def not_principal_applies(element: Principal, caller: Caller) -> bool:
-    """A NotPrincipal statement applies unless every identity of the caller is listed."""
+def not_principal_applies(element: Principal, caller: Caller, *, deny: bool, has_boundary: bool = False) -> bool:
+    """Does a NotPrincipal statement cover ``caller``?
+
+    With Allow it covers callers none of whose identities (account, role, own ARN) are listed.
+    With Deny it covers callers with any identity not listed, and — "A NotPrincipal element with
+    a Deny effect will always deny any IAM principal that has a permissions boundary policy
+    attached" (Permissions boundaries for IAM entities) — every caller with a boundary.
+    """
+    if not deny:
+        return principal_grant(element, caller) is None
+    if has_boundary and caller.is_iam:
+        return True
     if element.is_everyone:
         return False
     account_listed = caller.account is not None and any(
