@@ -159,7 +159,8 @@ def _request(raw: Any, source: str) -> Request:
         raise CaseError(source, "request", "must be an object")
     unknown = sorted(set(raw) - REQUEST_KEYS)
     if unknown:
-        raise CaseError(source, f"request.{unknown[0]}", f"unknown key; allowed keys are {', '.join(sorted(REQUEST_KEYS))}")
+        allowed = ", ".join(sorted(REQUEST_KEYS))
+        raise CaseError(source, f"request.{unknown[0]}", f"unknown key; allowed keys are {allowed}")
     for key in ("principal", "action", "resource"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise CaseError(source, f"request.{key}", "missing or not a non-empty string")

@@ -89,6 +89,7 @@ class Statement:
     conditions: tuple[Condition, ...] = ()
     variables: bool = field(default=False, compare=False, repr=False)
     _action_set: PatternSet = field(init=False, compare=False, repr=False)
+    _not_action: bool = field(init=False, compare=False, repr=False)
     _resource_set: PatternSet | None = field(init=False, compare=False, repr=False)
     _resource_templates: tuple[Template, ...] = field(init=False, compare=False, repr=False)
     _compiled: tuple[CompiledCondition, ...] = field(init=False, compare=False, repr=False)
@@ -96,6 +97,7 @@ class Statement:
     def __post_init__(self) -> None:
         actions = self.actions if self.actions is not None else self.not_actions or ()
         object.__setattr__(self, "_action_set", PatternSet(actions, arn=False, ignore_case=True))
+        object.__setattr__(self, "_not_action", self.actions is None)
         patterns = self.resources if self.resources is not None else self.not_resources
         static: list[str] = []
         templates: list[Template] = []
@@ -223,7 +225,8 @@ def load_json(doc: str | bytes, *, name: str) -> Any:
     except _DuplicateKeyError as exc:
         raise PolicyError(name, None, str(exc), "the key appears twice") from None
     except json.JSONDecodeError as exc:
-        raise PolicyError(name, None, None, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise PolicyError(name, None, None, f"invalid JSON: {exc.msg} ({where})") from None
 
 
 def parse_policy(doc: str | bytes | Mapping[str, Any], *, kind: PolicyKind, name: str) -> PolicyDocument:

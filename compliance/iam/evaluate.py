@@ -40,62 +40,49 @@ from collections.abc import Sequence
 from compliance.iam.document import Effect, PolicyDocument, PolicyKind
 from compliance.iam.principals import CallerKind, Grant, not_principal_applies, principal_grant
 from compliance.iam.request import Request
-from compliance.iam.trace import ConditionResult, Decision, Evaluation, Outcome, TraceEntry
+from compliance.iam.trace import (
+    ConditionOutcome,
+    Decision,
+    Evaluation,
+    Outcome,
+    Record,
+    TraceEntry,
+    source_noun,
+)
 
-
-class _Scan:
-    """What one group of policies said about the request."""
-
-    __slots__ = ("allows", "denies", "grant", "first_allow")
-
-    def __init__(self) -> None:
-        self.allows = 0
-        self.denies = 0
-        self.grant: Grant | None = None
-        self.first_allow: TraceEntry | None = None
-
-
-def _source(policy: PolicyDocument, request: Request, level: int | None) -> str:
-    kind = policy.kind
-    if kind is PolicyKind.RESOURCE:
-        parts = request.resource.split(":", 3)
-        return "bucket policy" if len(parts) > 2 and parts[2] == "s3" else "resource-based policy"
-    if kind is PolicyKind.TRUST:
-        return "role trust policy"
-    if kind is PolicyKind.KEY:
-        return "key policy"
-    if kind is PolicyKind.SCP:
-        return f"SCP '{policy.name}' (level {level})"
-    if kind is PolicyKind.RCP:
-        return f"RCP '{policy.name}' (level {level})"
-    noun = {
-        PolicyKind.IDENTITY: "identity policy",
-        PolicyKind.BOUNDARY: "permissions boundary",
-        PolicyKind.SESSION: "session policy",
-    }[kind]
-    return f"{noun} '{policy.name}'"
+Scan = tuple[int, int, Grant | None, int]
+"""(allowing statements, denying statements, strongest principal grant, index of first allow or -1)."""
+_NOTHING: Scan = (0, 0, None, -1)
 
 
 def _scan(
     policies: Sequence[PolicyDocument],
     request: Request,
-    trace: list[TraceEntry],
-    *,
+    records: list[Record],
     level: int | None = None,
     has_boundary: bool = False,
-) -> _Scan:
-    scan = _Scan()
+) -> Scan:
+    """Match every statement of ``policies``; append a record for each one that applies."""
+    if not policies:
+        return _NOTHING
+    allows = denies = 0
+    best: Grant | None = None
+    first_allow = -1
     action = request.action_lower
     resource = request.resource
     context = request.lower_context
     caller = request.caller
     for policy in policies:
-        source: str | None = None
         for statement in policy.statements:
-            hit = statement._action_set.matches(action)
-            if hit != (statement.actions is not None):
+            actions = statement._action_set
+            hit = (
+                actions.matches_everything
+                or action in actions.exact
+                or (actions.regex is not None and actions.regex.fullmatch(action) is not None)
+            )
+            if hit is statement._not_action:
                 continue
-            if not statement.matches_resource(resource, context):
+            if statement._resource_set is not None and not statement.matches_resource(resource, context):
                 continue
             grant: Grant | None = None
             if statement.principal is not None:
@@ -107,39 +94,37 @@ def _scan(
                 if not not_principal_applies(statement.not_principal, caller, deny=deny, has_boundary=has_boundary):
                     continue
                 grant = Grant.DIRECT
-            results: tuple[ConditionResult, ...] = ()
             met = True
-            if statement.conditions:
+            outcomes: tuple[ConditionOutcome, ...] = ()
+            if statement._compiled:
                 evaluated = []
                 for condition in statement._compiled:
                     ok, seen = condition.evaluate(context)
                     met = met and ok
-                    evaluated.append(ConditionResult(condition.operator, condition.key, condition.values, seen, ok))
-                results = tuple(evaluated)
-            if source is None:
-                source = _source(policy, request, level)
-            is_allow = statement.effect is Effect.ALLOW
+                    evaluated.append((condition, ok, seen))
+                outcomes = tuple(evaluated)
             if not met:
                 outcome = Outcome.CONDITIONS_NOT_MET
-            elif is_allow:
+            elif statement.effect is Effect.ALLOW:
                 outcome = Outcome.ALLOW
-                scan.allows += 1
-                if grant is not None and (scan.grant is None or grant > scan.grant):
-                    scan.grant = grant
+                allows += 1
+                if first_allow < 0:
+                    first_allow = len(records)
+                if grant is not None and (best is None or grant > best):
+                    best = grant
             else:
                 outcome = Outcome.DENY
-                scan.denies += 1
-            entry = TraceEntry(
-                outcome, source, policy.name, policy.kind, statement.label, statement.effect, level, results
-            )
-            if outcome is Outcome.ALLOW and scan.first_allow is None:
-                scan.first_allow = entry
-            trace.append(entry)
-    return scan
+                denies += 1
+            records.append((outcome, policy, statement, level, outcomes))
+    return allows, denies, best, first_allow
 
 
 def _gate(source: str, message: str, *, level: int | None = None, kind: PolicyKind | None = None) -> TraceEntry:
     return TraceEntry(Outcome.MISSING_ALLOW, source, policy_kind=kind, level=level, message=message)
+
+
+def _what(request: Request) -> str:
+    return f"{request.action} on {request.resource}"
 
 
 def evaluate(
@@ -155,48 +140,49 @@ def evaluate(
     """Evaluate ``request``. ``scps``/``rcps`` list organisation levels from the root down to the
     account; each level needs an allowing policy. An empty sequence means none apply."""
     caller = request.caller
-    trace: list[TraceEntry] = []
-    what = f"{request.action} on {request.resource}"
+    records: list[Record] = []
 
-    identity = _scan(identity_policies, request, trace)
-    resource = _scan((resource_policy,) if resource_policy is not None else (), request, trace,
+    identity = _scan(identity_policies, request, records)
+    resource = _scan((resource_policy,) if resource_policy is not None else (), request, records,
                      has_boundary=permission_boundary is not None)
-    boundary = _scan((permission_boundary,) if permission_boundary is not None else (), request, trace)
-    session = _scan(session_policies, request, trace)
-    denies = identity.denies + resource.denies + boundary.denies + session.denies
+    boundary = _scan((permission_boundary,) if permission_boundary is not None else (), request, records)
+    session = _scan(session_policies, request, records)
+    denies = identity[1] + resource[1] + boundary[1] + session[1]
 
     gates: list[TraceEntry] = []
-    rcp_gates: list[TraceEntry] = []
+    for number, level in enumerate(rcps if not caller.is_service_linked_role else (), start=1):
+        scan = _scan(level, request, records, number)
+        denies += scan[1]
+        if not scan[0]:
+            gates.append(_gate(f"RCP level {number}", f"No RCP at level {number} allows {_what(request)}.",
+                               level=number, kind=PolicyKind.RCP))
     scp_applies = caller.is_iam and not caller.is_service_linked_role
     for number, level in enumerate(scps if scp_applies else (), start=1):
-        scan = _scan(level, request, trace, level=number)
-        denies += scan.denies
-        if not scan.allows:
-            gates.append(_gate(f"SCP level {number}", f"No SCP at level {number} allows {what}.",
+        scan = _scan(level, request, records, number)
+        denies += scan[1]
+        if not scan[0]:
+            gates.append(_gate(f"SCP level {number}", f"No SCP at level {number} allows {_what(request)}.",
                                level=number, kind=PolicyKind.SCP))
     if scps and not scp_applies:
-        trace.append(TraceEntry(Outcome.NOT_APPLICABLE, "SCPs", policy_kind=PolicyKind.SCP,
-                                message=f"SCPs do not apply to this caller ({_caller_words(request)})."))
-    rcp_applies = not caller.is_service_linked_role
-    for number, level in enumerate(rcps if rcp_applies else (), start=1):
-        scan = _scan(level, request, trace, level=number)
-        denies += scan.denies
-        if not scan.allows:
-            rcp_gates.append(_gate(f"RCP level {number}", f"No RCP at level {number} allows {what}.",
-                                  level=number, kind=PolicyKind.RCP))
+        records.append(TraceEntry(Outcome.NOT_APPLICABLE, "SCPs", policy_kind=PolicyKind.SCP,
+                                  message=f"SCPs do not apply to this caller ({_caller_words(request)})."))
 
     if denies:
-        reason = next(e for e in trace if e.outcome is Outcome.DENY)
-        return Evaluation(Decision.EXPLICIT_DENY, tuple(trace), request, reason)
+        first_deny = next(i for i, r in enumerate(records) if not isinstance(r, TraceEntry) and r[0] is Outcome.DENY)
+        return Evaluation(Decision.EXPLICIT_DENY, request, tuple(records), first_deny)
 
-    gates = rcp_gates + gates
     gates.extend(_principal_gates(request, identity, resource, boundary, session, resource_policy,
                                   permission_boundary, session_policies))
     if gates:
-        trace.extend(gates)
-        return Evaluation(Decision.IMPLICIT_DENY, tuple(trace), request, gates[0])
-    reason = resource.first_allow if resource.grant is not None and resource.grant >= Grant.ROLE else None
-    return Evaluation(Decision.ALLOW, tuple(trace), request, reason or identity.first_allow or resource.first_allow)
+        reason = len(records)
+        records.extend(gates)
+        return Evaluation(Decision.IMPLICIT_DENY, request, tuple(records), reason)
+    grant = resource[2]
+    main = resource[3] if grant is not None and grant >= Grant.ROLE else -1
+    for candidate in (main, identity[3], resource[3]):
+        if candidate >= 0:
+            return Evaluation(Decision.ALLOW, request, tuple(records), candidate)
+    return Evaluation(Decision.ALLOW, request, tuple(records))
 
 
 def _caller_words(request: Request) -> str:
@@ -208,20 +194,18 @@ def _caller_words(request: Request) -> str:
 
 def _principal_gates(
     request: Request,
-    identity: _Scan,
-    resource: _Scan,
-    boundary: _Scan,
-    session: _Scan,
+    identity: Scan,
+    resource: Scan,
+    boundary: Scan,
+    session: Scan,
     resource_policy: PolicyDocument | None,
     permission_boundary: PolicyDocument | None,
     session_policies: Sequence[PolicyDocument],
 ) -> list[TraceEntry]:
     """The missing allows that keep the request from being allowed (empty when it is allowed)."""
     caller = request.caller
-    what = f"{request.action} on {request.resource}"
     kind = resource_policy.kind if resource_policy is not None else None
-    noun = _source(resource_policy, request, None) if resource_policy is not None else "resource-based policy"
-    grant = resource.grant
+    grant = resource[2]
 
     if not caller.is_iam:
         if grant is not None:
@@ -229,47 +213,74 @@ def _principal_gates(
         if resource_policy is None:
             return [_gate("resource", f"No resource-based policy is attached, and {_caller_words(request)}, "
                                       "which only a resource-based policy can allow.")]
-        return [_gate("resource", f"The {noun} does not allow {caller.arn} to perform {what}.", kind=kind)]
+        noun = source_noun(resource_policy, request.resource, None)
+        return [_gate("resource", f"The {noun} does not allow {caller.arn} to perform {_what(request)}.",
+                      kind=kind)]
 
-    boundary_gate = (
-        None if permission_boundary is None or boundary.allows
-        else _gate("boundary", f"The permissions boundary '{permission_boundary.name}' does not allow {what}.",
-                   kind=PolicyKind.BOUNDARY)
-    )
-    if session_policies:
-        session_gate = None if session.allows else _gate(
-            "session", f"No session policy allows {what}.", kind=PolicyKind.SESSION)
-    elif caller.kind is CallerKind.FEDERATED_USER:
-        session_gate = _gate("session", "A federated user session without a session policy is implicitly denied.",
-                             kind=PolicyKind.SESSION)
-    else:
-        session_gate = None
-    identity_gate = None
-    if caller.kind is not CallerKind.ROOT and not identity.allows:
-        identity_gate = _gate("identity", f"No identity-based policy allows {what}.", kind=PolicyKind.IDENTITY)
-    limits = [gate for gate in (boundary_gate, session_gate) if gate is not None]
-    identity_path = [gate for gate in (identity_gate, boundary_gate, session_gate) if gate is not None]
+    boundary_missing = permission_boundary is not None and not boundary[0]
+    session_missing = not session[0] if session_policies else caller.kind is CallerKind.FEDERATED_USER
+    identity_missing = caller.kind is not CallerKind.ROOT and not identity[0]
     must_allow = kind in (PolicyKind.TRUST, PolicyKind.KEY)
+    cross_account = request.is_cross_account
 
-    if request.is_cross_account:
-        if grant is None:
-            lacking = (f"the {noun} does not name {caller.arn} or its account" if resource_policy is not None
-                       else "no resource-based policy is attached")
-            return [_gate("cross-account", f"Cross-account request: {lacking}, so the resource account "
-                          "grants nothing.", kind=kind), *identity_path]
-        return identity_path
-    if grant is Grant.DIRECT:
-        return limits if kind is PolicyKind.TRUST else []
-    if grant is Grant.ROLE:
-        return limits
-    if grant is Grant.ACCOUNT:
-        if identity_gate is not None:
-            identity_gate = _gate("identity", f"The {noun} allows the account {caller.account}, which delegates "
-                                  f"to IAM policies, and no identity-based policy allows {what}.",
-                                  kind=PolicyKind.IDENTITY)
-        return [gate for gate in (identity_gate, boundary_gate, session_gate) if gate is not None]
-    if must_allow:
-        return [_gate(kind.value if kind else "resource",
-                      f"The {noun} does not allow {caller.arn} to perform {what}; identity-based policies "
-                      f"alone never suffice for a {noun}.", kind=kind), *identity_path]
-    return identity_path
+    if cross_account:
+        needs_identity, needs_limits, resource_missing = True, True, grant is None
+    elif grant is Grant.DIRECT:
+        needs_identity, needs_limits, resource_missing = False, kind is PolicyKind.TRUST, False
+    elif grant is Grant.ROLE:
+        needs_identity, needs_limits, resource_missing = False, True, False
+    else:
+        needs_identity, needs_limits, resource_missing = True, True, must_allow and grant is None
+
+    if not (resource_missing or (needs_identity and identity_missing)
+            or (needs_limits and (boundary_missing or session_missing))):
+        return []
+    return _explain_gates(request, resource_policy, permission_boundary, grant, cross_account,
+                          resource_missing, needs_identity and identity_missing,
+                          needs_limits and boundary_missing, needs_limits and session_missing,
+                          not session_policies)
+
+
+def _explain_gates(
+    request: Request,
+    resource_policy: PolicyDocument | None,
+    permission_boundary: PolicyDocument | None,
+    grant: Grant | None,
+    cross_account: bool,
+    resource_missing: bool,
+    identity_missing: bool,
+    boundary_missing: bool,
+    session_missing: bool,
+    session_policies_absent: bool,
+) -> list[TraceEntry]:
+    caller = request.caller
+    what = _what(request)
+    kind = resource_policy.kind if resource_policy is not None else None
+    noun = source_noun(resource_policy, request.resource, None) if resource_policy else "resource-based policy"
+    gates: list[TraceEntry] = []
+    if resource_missing and cross_account:
+        lacking = (f"the {noun} does not name {caller.arn} or its account" if resource_policy is not None
+                   else "no resource-based policy is attached")
+        gates.append(_gate("cross-account", f"Cross-account request: {lacking}, so the resource account "
+                           "grants nothing.", kind=kind))
+    elif resource_missing:
+        gates.append(_gate(kind.value if kind else "resource",
+                           f"The {noun} does not allow {caller.arn} to perform {what}; identity-based policies "
+                           f"alone never suffice for a {noun}.", kind=kind))
+    if identity_missing:
+        message = f"No identity-based policy allows {what}."
+        if grant is Grant.ACCOUNT and not cross_account:
+            message = (f"The {noun} allows the account {caller.account}, which delegates to IAM policies, "
+                       f"and no identity-based policy allows {what}.")
+        gates.append(_gate("identity", message, kind=PolicyKind.IDENTITY))
+    if boundary_missing and permission_boundary is not None:
+        message = f"The permissions boundary '{permission_boundary.name}' does not allow {what}."
+        if grant is Grant.ROLE and not cross_account:
+            message += f" The {noun} names the role, not the session, so the boundary still limits it."
+        gates.append(_gate("boundary", message, kind=PolicyKind.BOUNDARY))
+    if session_missing:
+        message = f"No session policy allows {what}."
+        if session_policies_absent:
+            message = "A federated user session without a session policy is implicitly denied."
+        gates.append(_gate("session", message, kind=PolicyKind.SESSION))
+    return gates

@@ -69,10 +69,10 @@ def wildcard_match(pattern: str, value: str, *, arn: bool = False, ignore_case: 
 class PatternSet:
     """A compiled OR of wildcard patterns: an exact-value set plus one alternation regex."""
 
-    __slots__ = ("_exact", "_ignore_case", "_regex", "matches_everything")
+    __slots__ = ("exact", "ignore_case", "matches_everything", "regex")
 
     def __init__(self, patterns: Iterable[str], *, arn: bool, ignore_case: bool) -> None:
-        self._ignore_case = ignore_case
+        self.ignore_case = ignore_case
         exact: set[str] = set()
         sources: list[str] = []
         everything = False
@@ -85,19 +85,19 @@ class PatternSet:
             else:
                 exact.add(folded)
         self.matches_everything = everything
-        self._exact = frozenset(exact)
-        self._regex = re.compile("|".join(f"(?:{s})" for s in sources), re.DOTALL) if sources else None
+        self.exact = frozenset(exact)
+        self.regex = re.compile("|".join(f"(?:{s})" for s in sources), re.DOTALL) if sources else None
 
     def matches(self, value: str) -> bool:
         """``value`` must already be lower-cased when the set ignores case."""
-        if self.matches_everything or value in self._exact:
+        if self.matches_everything or value in self.exact:
             return True
-        return self._regex is not None and self._regex.fullmatch(value) is not None
+        return self.regex is not None and self.regex.fullmatch(value) is not None
 
 
 __all__ = [
-    "Piece",
     "PatternSet",
+    "Piece",
     "compile_pieces",
     "compile_wildcard",
     "has_wildcard",

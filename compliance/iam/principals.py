@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 
 from compliance.iam.variables import ContextValue
 
@@ -115,6 +116,13 @@ class Caller:
 
 
 def classify_caller(principal: str, account: str | None, context: Mapping[str, ContextValue]) -> Caller:
+    """Classify the request's principal; ``aws:PrincipalArn`` (lower-case key) names a session's role."""
+    role_arn = context.get("aws:principalarn")
+    return _classify(principal, account, role_arn if isinstance(role_arn, str) else None)
+
+
+@lru_cache(maxsize=4096)
+def _classify(principal: str, account: str | None, principal_arn: str | None) -> Caller:
     if principal in ("*", "", "anonymous"):
         return Caller(principal, CallerKind.ANONYMOUS, None)
     match = _IAM_ARN.fullmatch(principal)
@@ -137,8 +145,8 @@ def classify_caller(principal: str, account: str | None, context: Mapping[str, C
     if service == "sts" and resource.startswith("assumed-role/"):
         parts = resource.split("/")
         role_name = parts[1] if len(parts) > 1 else ""
-        role_arn = context.get("aws:principalarn")
-        if not isinstance(role_arn, str) or ":role/" not in role_arn:
+        role_arn = principal_arn
+        if role_arn is None or ":role/" not in role_arn:
             role_arn = f"arn:{partition}:iam::{arn_account}:role/{role_name}"
         return Caller(principal, CallerKind.ROLE_SESSION, account, role_arn, role_name)
     if service == "sts" and resource.startswith("federated-user/"):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
-from compliance.iam.document import Effect, PolicyKind
+from compliance.iam.conditions import CompiledCondition
+from compliance.iam.document import Effect, PolicyDocument, PolicyKind, Statement
 from compliance.iam.request import Request
 from compliance.iam.variables import ContextValue
 
@@ -114,13 +116,69 @@ class TraceEntry:
         }
 
 
+ConditionOutcome = tuple[CompiledCondition, bool, ContextValue | None]
+StatementRecord = tuple[Outcome, PolicyDocument, Statement, int | None, tuple[ConditionOutcome, ...]]
+Record = TraceEntry | StatementRecord
+"""What the evaluator stores while deciding; turned into TraceEntry objects only when read."""
+
+
+def source_noun(policy: PolicyDocument, resource: str, level: int | None) -> str:
+    """How a sentence names a policy: ``bucket policy``, ``identity policy 'X'``, ``SCP 'Y' (level 1)``."""
+    kind = policy.kind
+    if kind is PolicyKind.RESOURCE:
+        parts = resource.split(":", 3)
+        return "bucket policy" if len(parts) > 2 and parts[2] == "s3" else "resource-based policy"
+    if kind is PolicyKind.TRUST:
+        return "role trust policy"
+    if kind is PolicyKind.KEY:
+        return "key policy"
+    if kind in (PolicyKind.SCP, PolicyKind.RCP):
+        return f"{kind.value.upper()} '{policy.name}' (level {level})"
+    noun = {
+        PolicyKind.IDENTITY: "identity policy",
+        PolicyKind.BOUNDARY: "permissions boundary",
+        PolicyKind.SESSION: "session policy",
+    }[kind]
+    return f"{noun} '{policy.name}'"
+
+
+def _entry(record: Record, request: Request) -> TraceEntry:
+    if isinstance(record, TraceEntry):
+        return record
+    outcome, policy, statement, level, conditions = record
+    return TraceEntry(
+        outcome=outcome,
+        source=source_noun(policy, request.resource, level),
+        policy=policy.name,
+        policy_kind=policy.kind,
+        statement=statement.label,
+        effect=statement.effect,
+        level=level,
+        conditions=tuple(
+            ConditionResult(condition.operator, condition.key, condition.values, seen, ok)
+            for condition, ok, seen in conditions
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Evaluation:
+    """The decision, the request, and (built on first read) the trace explaining it."""
+
     decision: Decision
-    trace: tuple[TraceEntry, ...]
     request: Request
-    reason: TraceEntry | None = None
-    """The entry that best explains the decision (first explicit deny, first missing allow, main allow)."""
+    records: tuple[Record, ...] = field(default=(), repr=False, compare=False)
+    reason_index: int | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        """Every statement that allowed or denied (or whose conditions failed), every gate that lacked an allow."""
+        return tuple(_entry(record, self.request) for record in self.records)
+
+    @property
+    def reason(self) -> TraceEntry | None:
+        """The entry that best explains the decision (first explicit deny, first missing allow, main allow)."""
+        return None if self.reason_index is None else self.trace[self.reason_index]
 
     def allowed(self) -> bool:
         return self.decision is Decision.ALLOW
