@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import compliance
-from compliance.errors import ComplianceError, PolicyError, ReadError
+from compliance.config import default_chain_path
+from compliance.errors import ComplianceError, ConfigError, PolicyError, ReadError
 from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
 from compliance.state import STATE_KEY, RunState, Target, run_state
-from compliance.config import default_chain_path
 
 GROUP = "compliance"
 TARGET_OPTION = "--target"
@@ -92,11 +92,28 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.import_plugin(name)
     if not hasattr(config, "workerinput"):
+        if _is_compliance_run(config):
+            # Before the run directory exists: a bad input is one usage-error line, never half evidence.
+            validate_inputs(state)
         config.pluginmanager.register(RecordCollector(state), "compliance-record-collector")
         if _is_compliance_run(config):
             from compliance.evidence.rundir import prepare_run_dir
 
             prepare_run_dir(config, state)
+
+
+def validate_inputs(state: RunState) -> None:
+    """Load the chain config and (moto) the deployment file; a problem is a `pytest.UsageError` (exit 4)."""
+    state.load_config()
+    if state.config_error is not None:
+        raise pytest.UsageError(str(state.config_error))
+    if state.target == Target.MOTO:
+        from compliance.targets.deployment import load_deployment
+
+        try:
+            load_deployment(state.deployment_path)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -123,9 +140,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     checks = [item for item in items if item.get_closest_marker(MARKER) is not None]
     if not checks:
         return
-    state.load_config()
-    if state.config_error is not None:
-        raise pytest.UsageError(str(state.config_error))
+    validate_inputs(state)
     for item in checks:
         callspec = getattr(item, "callspec", None)
         chain = callspec.params.get("chain") if callspec is not None else None
@@ -169,7 +184,7 @@ def _run_check(item: pytest.Function, kwargs: dict[str, Any]) -> Finding:
         return Finding.error(f"A policy document could not be evaluated: {exc}")
     except ComplianceError as exc:
         return Finding.error(str(exc))
-    except Exception as exc:  # noqa: BLE001 - an unexpected crash must become ERROR, never PASS
+    except Exception as exc:  # an unexpected crash must become ERROR, never PASS
         return Finding.error(f"The check crashed ({type(exc).__name__}: {exc}); the result is unverified.")
     if not isinstance(result, Finding):
         return Finding.error(f"The check returned {type(result).__name__}, not a finding; the result is unverified.")

@@ -1,0 +1,3 @@
+"""Shared test configuration. Keep this tiny: each area keeps its own fixtures in its own directory."""
+
+pytest_plugins = ["pytester"]
