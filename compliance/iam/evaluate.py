@@ -178,6 +178,11 @@ def evaluate(
         records.extend(gates)
         return Evaluation(Decision.IMPLICIT_DENY, request, tuple(records), reason)
     grant = resource[2]
+    if caller.kind is CallerKind.ROOT and not identity[0] and (grant is None or grant is Grant.ACCOUNT):
+        records.append(TraceEntry(Outcome.ALLOW, "account root user", policy_kind=PolicyKind.IDENTITY,
+                                  message=f"The caller is the account root user, which has full access to its "
+                                          f"own account unless a policy denies it: {_what(request)} is allowed."))
+        return Evaluation(Decision.ALLOW, request, tuple(records), len(records) - 1)
     main = resource[3] if grant is not None and grant >= Grant.ROLE else -1
     for candidate in (main, identity[3], resource[3]):
         if candidate >= 0:

@@ -203,6 +203,8 @@ class Evaluation:
         if self.decision is Decision.ALLOW:
             if reason is not None and reason.statement is not None:
                 return f"Allowed by {reason.source} statement {reason.statement}."
+            if reason is not None and reason.message is not None:
+                return f"Allowed: {reason.message[0].lower()}{reason.message[1:]}"
             return "Allowed."
         if reason is not None:
             message = reason.sentence(self.request)
