@@ -60,13 +60,14 @@ def parse_number(text: str) -> float:
 
 
 def parse_date(text: str) -> float:
-    """Seconds since the epoch from W3C ISO 8601 (``2020-01-01``, ``...T12:00:00Z``) or epoch seconds."""
+    """Seconds since the epoch from W3C ISO 8601 (``2020``, ``2020-01-01``, ``...T12:00:00Z``) or
+    epoch seconds. Four digits alone read as a year (the W3C ``YYYY`` form), not as epoch time."""
     text = text.strip()
-    if _EPOCH.fullmatch(text):
-        return float(text)
     short = _YEAR_MONTH.fullmatch(text)
     if short:
         return datetime(int(short.group(1)), int(short.group(2) or 1), 1, tzinfo=UTC).timestamp()
+    if _EPOCH.fullmatch(text):
+        return float(text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

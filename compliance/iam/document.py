@@ -298,7 +298,7 @@ def _parse_statement(raw: Any, index: int, *, kind: PolicyKind, name: str, varia
     if kind in PRINCIPAL_FORBIDDEN:
         for key in ("Principal", "NotPrincipal"):
             if key in element:
-                raise PolicyError(name, label, key, f"not allowed in a {kind.value} policy")
+                raise PolicyError(name, label, key, f"not allowed in a policy of kind {kind.value!r}")
 
     return Statement(
         sid=sid,

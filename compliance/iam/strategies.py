@@ -196,7 +196,10 @@ def policies(
     )
 
 
-def policy_documents(*, kind: PolicyKind = PolicyKind.IDENTITY, name: str = "drawn") -> st.SearchStrategy[PolicyDocument]:
+def policy_documents(
+    *, kind: PolicyKind = PolicyKind.IDENTITY, name: str = "drawn"
+) -> st.SearchStrategy[PolicyDocument]:
+    """Parsed policies of ``kind`` (see ``policies()``)."""
     return policies(kind=kind).map(lambda raw: parse_policy(raw, kind=kind, name=name))
 
 
