@@ -57,6 +57,7 @@ class AwsConfig:
     min_retention_days: int
     max_export_age_hours: float
     audit_role_arn: str | None = None
+    organizations_role_arn: str | None = None
 
     @property
     def account(self) -> str:
@@ -135,11 +136,16 @@ class _Reader:
     def fail(self, name: str, problem: str, fix: str) -> ConfigError:
         return ConfigError(self.source, self.key(name), problem, fix)
 
-    def _get(self, name: str, required: bool, example: str) -> Any:
+    def _get(self, name: str, required: bool, example: str, fix: str | None = None) -> Any:
         self.used.add(name)
         if name not in self.table:
             if required:
-                raise self.fail(name, "missing required key", f"add `{name} = {example}` under [{self.path}]")
+                typo = difflib.get_close_matches(name, [k for k in self.table if isinstance(k, str)], n=1,
+                                                 cutoff=0.8)
+                if typo:
+                    raise ConfigError(self.source, self.key(typo[0]), "unknown key", f"did you mean `{name}`?")
+                where = f"under [{self.path}]" if self.path else "at the top of the file"
+                raise self.fail(name, "missing required key", fix or f"add `{name} = {example}` {where}")
             return None
         return self.table[name]
 
@@ -149,7 +155,8 @@ class _Reader:
         if value is None:
             return default if default is not None else ""
         if not isinstance(value, str):
-            raise self.fail(name, f"expected a string, got {type(value).__name__}", f'write it as `{name} = "{example}"`')
+            raise self.fail(name, f"expected a string, got {type(value).__name__}",
+                            f'write it as `{name} = "{example}"`')
         if pattern is not None and not pattern.match(value):
             raise self.fail(name, f"{value!r} is not a valid {what or name}", f'use the form "{example}"')
         return value
@@ -179,22 +186,25 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(name, f"expected true or false, got {value!r}", f"write it as `{name} = {str(default).lower()}`")
+            raise self.fail(name, f"expected true or false, got {value!r}",
+                            f"write it as `{name} = {str(default).lower()}`")
         return value
 
     def table_of(self, name: str, *, required: bool) -> Mapping[str, Any] | None:
-        value = self._get(name, required, "{ ... }")
+        value = self._get(name, required, "{ ... }", fix=f"add a [{self.key(name)}] table")
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise self.fail(name, f"expected a table, got {type(value).__name__}", f"write it as a [{self.key(name)}] table")
+            raise self.fail(name, f"expected a table, got {type(value).__name__}",
+                            f"write it as a [{self.key(name)}] table")
         return value
 
     def finish(self) -> None:
         for name in self.table:
             if name not in self.used:
                 close = difflib.get_close_matches(name, sorted(self.used), n=1, cutoff=0.6)
-                hint = f"did you mean `{close[0]}`?" if close else f"remove it; known keys: {', '.join(sorted(self.used))}"
+                hint = (f"did you mean `{close[0]}`?" if close
+                        else f"remove it; known keys: {', '.join(sorted(self.used))}")
                 raise ConfigError(self.source, self.key(name), "unknown key", hint)
 
 
@@ -211,13 +221,15 @@ def _vendor(source: str, path: str, table: Mapping[str, Any]) -> VendorConfig:
                           pattern=ROLE_ARN_RE, what="IAM role ARN")
     tags_raw = r._get("session_tags", False, '{ "qualio-user" = "qa.lead@example.com" }') or {}
     if not isinstance(tags_raw, dict):
-        raise r.fail("session_tags", "expected a table of tag = value", 'write it as `session_tags = { "qualio-user" = "qa.lead@example.com" }`')
+        raise r.fail("session_tags", "expected a table of tag = value",
+                     'write it as `session_tags = { "qualio-user" = "qa.lead@example.com" }`')
     tags: dict[str, str] = {}
     for key, value in tags_raw.items():
         if not isinstance(value, str):
             raise r.fail(f"session_tags.{key}", f"tag values must be strings, got {value!r}", f'quote it: "{value}"')
         if not 1 <= len(key) <= 128 or len(value) > 256:
-            raise r.fail(f"session_tags.{key}", "session tag keys are 1-128 characters and values at most 256", "shorten the tag")
+            raise r.fail(f"session_tags.{key}", "session tag keys are 1-128 characters and values at most 256",
+                         "shorten the tag")
         tags[key] = value
     if len(tags) > 50:
         raise r.fail("session_tags", f"{len(tags)} session tags; AWS allows at most 50", "pass fewer session tags")
@@ -253,8 +265,14 @@ def _aws(source: str, path: str, table: Mapping[str, Any]) -> AwsConfig:
     if audit_role and not ROLE_ARN_RE.match(audit_role):
         raise r.fail("audit_role_arn", f"{audit_role!r} is not a valid IAM role ARN",
                      'use the form "arn:aws:iam::111122223333:role/ComplianceAudit"')
+    # Live mode: SCPs are readable only from the organization's management account (or a delegated admin).
+    org_role = r.string("organizations_role_arn", "arn:aws:iam::222233334444:role/OrganizationsReadOnly",
+                        required=False, default="", pattern=None)
+    if org_role and not ROLE_ARN_RE.match(org_role):
+        raise r.fail("organizations_role_arn", f"{org_role!r} is not a valid IAM role ARN",
+                     'use the form "arn:aws:iam::222233334444:role/OrganizationsReadOnly"')
     r.finish()
-    return AwsConfig(role_arn, bucket, prefix, region, retention, age, audit_role or None)
+    return AwsConfig(role_arn, bucket, prefix, region, retention, age, audit_role or None, org_role or None)
 
 
 def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int) -> AzureConfig:
@@ -286,7 +304,8 @@ def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int)
 def _chain(source: str, path: str, table: Mapping[str, Any], chain_id: str | None) -> Chain:
     r = _Reader(source, path, table)
     if chain_id is None:
-        chain_id = r.string("id", "qualio-prod", pattern=CHAIN_ID_RE, what="chain id (lower-case letters, digits, . _ -)")
+        chain_id = r.string("id", "qualio-prod", pattern=CHAIN_ID_RE,
+                            what="chain id (lower-case letters, digits, . _ -)")
     vendor_t = r.table_of("vendor", required=True)
     aws_t = r.table_of("aws", required=True)
     azure_t = r.table_of("azure", required=False)
@@ -329,7 +348,8 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
     seen: set[str] = set()
     for i, chain in enumerate(chains):
         if chain.id in seen:
-            raise ConfigError(source, f"chains[{i}].id", f"duplicate chain id {chain.id!r}", "give every chain its own id")
+            raise ConfigError(source, f"chains[{i}].id", f"duplicate chain id {chain.id!r}",
+                              "give every chain its own id")
         seen.add(chain.id)
     config = ChainConfig(source, hashlib.sha256(text.encode()).hexdigest(), chains)
     if require_secrets:

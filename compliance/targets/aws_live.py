@@ -38,7 +38,31 @@ class LiveAwsTarget:
                 aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                 aws_session_token=creds["SessionToken"], region_name=chain.aws.region)
             instrument_session(session, log, read_only=True)
-        return AwsReader(session).snapshot(chain, target=self.name, calls=log)
+        org_session: boto3.Session | None = None
+        org_failure: ReadFailure | None = None
+        if chain.aws.organizations_role_arn:
+            org_session, org_failure = self._assume(session, chain, chain.aws.organizations_role_arn, log)
+        return AwsReader(session, org_session=org_session, org_failure=org_failure).snapshot(
+            chain, target=self.name, calls=log)
+
+    @staticmethod
+    def _assume(session: boto3.Session, chain: Chain, role_arn: str,
+                log: CallLog) -> tuple[boto3.Session | None, ReadFailure | None]:
+        """Assume a read-only role (for example in the management account); a failure is kept, not raised."""
+        try:
+            creds = session.client("sts", region_name=chain.aws.region).assume_role(
+                RoleArn=role_arn, RoleSessionName=SESSION_NAME)["Credentials"]
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            return None, ReadFailure("sts:AssumeRole", str(error.get("Code", "Unknown")),
+                                     str(error.get("Message", exc)))
+        except BotoCoreError as exc:
+            return None, ReadFailure("sts:AssumeRole", type(exc).__name__, str(exc))
+        assumed = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"], region_name=chain.aws.region)
+        instrument_session(assumed, log, read_only=True)
+        return assumed, None
 
 
 def unreadable(chain: Chain, target: str, failure: ReadFailure, log: CallLog) -> AwsSnapshot:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from unittest import mock
 
@@ -77,7 +77,8 @@ class MotoAwsTarget:
         if kind == "env":
             value = self.env.get(name)
             if not value:
-                raise ConfigError(self.deployment.source, f"{{{{env:{name}}}}}", f"environment variable {name} is not set",
+                raise ConfigError(self.deployment.source, f"{{{{env:{name}}}}}",
+                                  f"environment variable {name} is not set",
                                   f"export {name}=<value> or let the moto target generate it")
             return value
         try:
@@ -87,11 +88,20 @@ class MotoAwsTarget:
                               "declare the key under kms_keys before referring to it") from None
 
 
-class Provisioner:
-    """Creates the deployment's resources in moto, in dependency order."""
+ClientFactory = Callable[..., Any]
+"""`client(service, account, region="us-east-1")` → a boto3 client acting in `account`."""
 
-    def __init__(self, target: MotoAwsTarget) -> None:
+
+class Provisioner:
+    """Creates the deployment's resources in moto, in dependency order.
+
+    By default it provisions through the target's in-process `mock_aws` clients; pass `client` to provision
+    elsewhere (for example a moto server reached through an endpoint URL).
+    """
+
+    def __init__(self, target: MotoAwsTarget, client: ClientFactory | None = None) -> None:
         self.t = target
+        self.client: ClientFactory = client or target.client
 
     def doc(self, value: Any) -> str:
         return json.dumps(substitute(value, self.t.resolve))
@@ -106,7 +116,7 @@ class Provisioner:
             for role in body.get("roles", []):
                 self.role(account, role)
             if "public_access_block" in body:
-                self.t.client("s3control", account).put_public_access_block(
+                self.client("s3control", account).put_public_access_block(
                     AccountId=account, PublicAccessBlockConfiguration=body["public_access_block"])
             for bucket in body.get("buckets", []):
                 self.bucket(account, bucket)
@@ -116,13 +126,13 @@ class Provisioner:
             self.organization(aws["organization"])
 
     def kms_key(self, account: str, key: Mapping[str, Any]) -> None:
-        kms = self.t.client("kms", account)
+        kms = self.client("kms", account)
         meta = kms.create_key(Policy=self.doc(key["policy"]), Description=key.get("description", ""))["KeyMetadata"]
         kms.create_alias(AliasName=f"alias/{key['alias']}", TargetKeyId=meta["KeyId"])
         self.t.kms_arns[key["alias"]] = meta["Arn"]
 
     def role(self, account: str, role: Mapping[str, Any]) -> None:
-        iam = self.t.client("iam", account)
+        iam = self.client("iam", account)
         kwargs: dict[str, Any] = {
             "RoleName": role["name"],
             "Path": role.get("path", "/"),
@@ -143,7 +153,7 @@ class Provisioner:
 
     def bucket(self, account: str, b: Mapping[str, Any]) -> None:
         region = b.get("region", "us-east-1")
-        s3 = self.t.client("s3", account, region)
+        s3 = self.client("s3", account, region)
         name = b["name"]
         create: dict[str, Any] = {"Bucket": name, "ObjectLockEnabledForBucket": bool(b.get("object_lock"))}
         if region != "us-east-1":
@@ -172,11 +182,12 @@ class Provisioner:
         for obj in b.get("objects", []):
             s3.put_object(Bucket=name, Key=obj["key"], Body=obj.get("body", "").encode())
         if b.get("replication"):
-            s3.put_bucket_replication(Bucket=name, ReplicationConfiguration=substitute(b["replication"], self.t.resolve))
+            s3.put_bucket_replication(Bucket=name,
+                                      ReplicationConfiguration=substitute(b["replication"], self.t.resolve))
 
     def bucket_late(self, account: str, b: Mapping[str, Any]) -> None:
         """Policies and logging go last: moto applies any bucket-policy Deny to every later put."""
-        s3 = self.t.client("s3", account, b.get("region", "us-east-1"))
+        s3 = self.client("s3", account, b.get("region", "us-east-1"))
         if b.get("policy") is not None:
             policy = b["policy"]
             s3.put_bucket_policy(Bucket=b["name"], Policy=policy if isinstance(policy, str) else self.doc(policy))
@@ -187,7 +198,7 @@ class Provisioner:
     def organization(self, org: Mapping[str, Any]) -> None:
         mgmt = org["management_account"]
         self.t.management_account = mgmt
-        client = self.t.client("organizations", mgmt)
+        client = self.client("organizations", mgmt)
         client.create_organization(FeatureSet="ALL")
         root = client.list_roots()["Roots"][0]["Id"]
         client.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")

@@ -124,9 +124,11 @@ def _json_text(raw: str) -> Any:
 class AwsReader:
     """Reads one chain's AWS side. `session` reads the chain's account; `org_session` reads Organizations."""
 
-    def __init__(self, session: boto3.Session, *, org_session: boto3.Session | None = None) -> None:
+    def __init__(self, session: boto3.Session, *, org_session: boto3.Session | None = None,
+                 org_failure: ReadFailure | None = None) -> None:
         self.session = session
         self.org_session = org_session or session
+        self.org_failure = org_failure  # e.g. the management-account role could not be assumed
 
     def _client(self, service: str, region: str, session: boto3.Session | None = None) -> Any:
         return (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)
@@ -248,7 +250,7 @@ class AwsReader:
             if len(found) >= MAX_LISTED_KEYS:
                 truncated = bool(page.get("IsTruncated"))
                 break
-        found.sort(key=lambda o: o.last_modified, reverse=True)
+        found.sort(key=lambda o: (o.last_modified, o.key), reverse=True)  # ties: later key first
         return ObjectListing(tuple(found[:NEWEST_KEPT]), truncated)
 
     def read_account_pab(self, chain: Chain) -> Read[PublicAccessBlock]:
@@ -258,6 +260,8 @@ class AwsReader:
             absent=["NoSuchPublicAccessBlockConfiguration"])
 
     def read_scps(self, chain: Chain) -> Read[tuple[ScpLevel, ...]]:
+        if self.org_failure is not None:
+            return Read("organizations:ListPoliciesForTarget", failure=self.org_failure)
         org = self._client("organizations", "us-east-1", self.org_session)
         return read("organizations:ListPoliciesForTarget", lambda: self._scp_path(org, chain.aws.account),
                     absent=["AWSOrganizationsNotInUseException"])
