@@ -343,7 +343,8 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
         chains = tuple(_chain(source, f"chains[{i}]", t, None) for i, t in enumerate(entries))
     else:
         vendor = data.get("vendor", {})
-        chain_id = _slug(vendor.get("name", "chain")) if isinstance(vendor, dict) else "chain"
+        name = vendor.get("name") if isinstance(vendor, dict) else None
+        chain_id = _slug(name) if isinstance(name, str) else "chain"  # a bad name is reported by _vendor
         chains = (_chain(source, "", data, chain_id),)
     seen: set[str] = set()
     for i, chain in enumerate(chains):
