@@ -128,8 +128,8 @@ def test_scp_levels_each_need_an_allow() -> None:
 
 def test_scps_do_not_restrict_service_principals_or_service_linked_roles() -> None:
     nothing = doc(PolicyKind.SCP, allow("kms:*", "*"), name="KmsOnly")
-    service = evaluate(request("logging.s3.amazonaws.com", None), scps=[[nothing]],
-                       resource_policy=doc(PolicyKind.RESOURCE, allow(Principal={"Service": "logging.s3.amazonaws.com"})))
+    logging = doc(PolicyKind.RESOURCE, allow(Principal={"Service": "logging.s3.amazonaws.com"}))
+    service = evaluate(request("logging.s3.amazonaws.com", None), scps=[[nothing]], resource_policy=logging)
     assert service.allowed()
     assert any(e.outcome is Outcome.NOT_APPLICABLE for e in service.trace)
     linked = request(f"arn:aws:sts::{A}:assumed-role/AWSServiceRoleForX/s", **{
