@@ -16,6 +16,7 @@ import pytest
 import compliance
 from compliance.config import default_chain_path
 from compliance.errors import ComplianceError, ConfigError, PolicyError, ReadError
+from compliance.evidence.capture import redact_report
 from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
 from compliance.state import STATE_KEY, RunState, Target, run_state
@@ -198,6 +199,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if meta is None:
         return report
     state = run_state(item.config)
+    redact_report(report, state.redactor())  # captured output and failure text are evidence too
     callspec = getattr(item, "callspec", None)
     chain = callspec.params.get("chain") if callspec is not None else None
     finding = item.stash.get(FINDING_KEY, None)

@@ -9,19 +9,24 @@ keys, AWS secret keys and session tokens).
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MARK = "«redacted»"
 
 _PATTERNS = (
-    re.compile(r"(?i)(\bsig=)[^&\s\"'<>]+"),
+    re.compile(r"(?i)(\bsig(?:=|%3D))[^&\s\"'<>]+"),
     re.compile(r"(?i)(AccountKey=)[^;\s\"'<>]+"),
     re.compile(r"(?i)(SharedAccessSignature=)[^;\s\"'<>]+"),
     re.compile(r"(?i)(aws_secret_access_key\s*[=:]\s*)\S+"),
     re.compile(r"(?i)(aws_session_token\s*[=:]\s*)\S+"),
     re.compile(r"(?i)(\"?(?:SecretAccessKey|SessionToken)\"?\s*[:=]\s*\"?)[^\",\s}]+"),
+    re.compile(r"(?i)(X-Amz-Security-Token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}&]+"),
+    re.compile(r"(?i)([?&]X-Amz-Signature=)[^&\s\"'<>]+"),
 )
 _EXTERNAL_ID_KEY = "sts:externalid"
 _SECRET_FIELDS = frozenset({"secretaccesskey", "sessiontoken", "aws_secret_access_key", "aws_session_token",
@@ -35,6 +40,8 @@ class Redactor:
         pairs = [(name, value) for name, value in secrets if value and len(value) >= 4]
         pairs.sort(key=lambda p: len(p[1]), reverse=True)
         self._secrets = pairs
+        variants = {(name, form) for name, value in pairs for form in _encodings(value)}
+        self._needles = sorted(variants, key=lambda p: len(p[1]), reverse=True)
 
     def with_secret(self, name: str, value: str | None) -> Redactor:
         if not value:
@@ -46,7 +53,7 @@ class Redactor:
         return tuple(v for _, v in self._secrets)
 
     def text(self, value: str) -> str:
-        for name, secret in self._secrets:
+        for name, secret in self._needles:
             if secret in value:
                 value = value.replace(secret, f"«redacted:{name}»")
         for pattern in _PATTERNS:
@@ -77,3 +84,9 @@ def _mask(item: Any) -> Any:
     if isinstance(item, list | tuple):
         return [MARK for _ in item]
     return MARK
+
+
+def _encodings(value: str) -> set[str]:
+    """The forms a secret takes once URL-, HTML- or JSON-encoded, so none of them slips through."""
+    forms = {value, quote(value, safe=""), quote_plus(value), html.escape(value), json.dumps(value)[1:-1]}
+    return {form for form in forms if len(form) >= 4}

@@ -1,0 +1,56 @@
+"""evidence.json: the machine-readable record of a run, and the data the HTML summary is drawn from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import compliance
+from compliance.evidence.coverage import coverage, tally
+from compliance.evidence.drift import compare
+from compliance.evidence.header import run_header
+from compliance.model import CheckMeta
+from compliance.registry import CHECKS, load_all_checks
+from compliance.state import RunState
+
+SCHEMA = "export-chain-compliance/evidence/v1"
+
+
+def all_checks() -> tuple[dict[str, CheckMeta], str | None]:
+    """Every check of the suite, run or not; with a note when a check module could not be imported."""
+    try:
+        return load_all_checks(), None
+    except Exception as exc:  # a broken check module must not cost the others' evidence
+        return dict(CHECKS), f"not every check module could be imported ({type(exc).__name__}: {exc})"
+
+
+def evidence_document(state: RunState, finished: datetime, exitstatus: int,
+                      baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run as one JSON document. Redacted as a whole on top of the redaction at creation."""
+    redactor = state.redactor()
+    config = state.chain_config
+    findings = redactor.json(sorted(state.records, key=lambda r: r["nodeid"]))
+    checks, import_note = all_checks()
+    ran = {r["check"]["id"] for r in findings}
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "suite_version": compliance.__version__,
+        "target": state.target,
+        "chain_config": {"path": str(state.chain_path), "sha256": config.sha256 if config else None},
+        "started": state.started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "exit_status": exitstatus,
+        "header": run_header(state, finished),
+        "totals": tally(r["finding"]["status"] for r in findings),
+        "checks": {check_id: meta.to_json() for check_id, meta in sorted(checks.items())},
+        "checks_not_run": sorted(set(checks) - ran),
+        "check_import_problem": import_note,
+        "coverage": [row.to_json() for row in coverage(findings, checks)],
+        "findings": findings,
+        "snapshots": redactor.json(state.snapshots_json),
+        "drift": None,
+    }
+    if baseline is not None:
+        document["drift"] = compare(baseline, document, redactor)
+    result: dict[str, Any] = redactor.json(document)
+    return result

@@ -1,0 +1,123 @@
+"""The run header: what was checked, where, when, with which software and which inputs.
+
+Built from the run state only (the chain config, the redacted snapshots and the findings), so it
+holds no secret: secret-bearing settings are shown by the name of their environment variable.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterator
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+import compliance
+from compliance.evidence.redact import MARK
+from compliance.state import RunState
+
+SUITE = "export-chain-compliance"
+KEY_DEPENDENCIES = ("pytest", "boto3", "botocore", "moto", "azure-storage-blob", "hypothesis", "pytest-html")
+FUZZ_OPTION = "--fuzz-examples"
+
+
+def versions() -> dict[str, str]:
+    """The suite's version and those of its key dependencies (\"not installed\" when absent)."""
+    found = {SUITE: compliance.__version__, "Python": platform.python_version()}
+    for name in KEY_DEPENDENCIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def chain_summaries(state: RunState) -> list[dict[str, Any]]:
+    """One summary per configured chain: vendor, role, bucket, prefix, Azure container. No secret values."""
+    config = state.chain_config
+    if config is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for chain in config.chains:
+        summary: dict[str, Any] = {
+            "id": chain.id,
+            "vendor": chain.vendor.name,
+            "vendor_principal": chain.vendor.principal,
+            "external_id": f"{MARK} (from environment variable {chain.vendor.external_id_env})",
+            "configured_role_arn": chain.vendor.configured_role_arn,
+            "role_arn": chain.aws.role_arn,
+            "bucket": chain.aws.bucket,
+            "prefix": chain.aws.prefix,
+            "region": chain.aws.region,
+            "azure_account_url": None,
+            "azure_container": None,
+            "azure_sas": None,
+        }
+        if chain.azure is not None:
+            summary["azure_account_url"] = chain.azure.account_url
+            summary["azure_container"] = chain.azure.container
+            summary["azure_sas"] = f"{MARK} (from environment variable {chain.azure.sas_env})"
+        out.append(summary)
+    return out
+
+
+def identities(state: RunState) -> list[dict[str, Any]]:
+    """Per chain: the AWS account, region and caller identity the snapshot was read with."""
+    out: list[dict[str, Any]] = []
+    for chain_id, snapshot in sorted(state.snapshots_json.items()):
+        caller = (snapshot.get("caller") or {}).get("value") or {}
+        failure = (snapshot.get("caller") or {}).get("failure")
+        out.append({
+            "chain": chain_id,
+            "account_id": snapshot.get("account_id"),
+            "region": snapshot.get("region"),
+            "caller_arn": caller.get("Arn") if isinstance(caller, dict) else None,
+            "caller_account": caller.get("Account") if isinstance(caller, dict) else None,
+            "caller_error": f"{failure.get('api')}: {failure.get('code')}" if isinstance(failure, dict) else None,
+        })
+    return out
+
+
+def _seeds(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "seed" in str(key).lower() and isinstance(item, str | int):
+                yield f"{path}{key}", item
+            else:
+                yield from _seeds(item, f"{path}{key}.")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _seeds(item, path)
+
+
+def fuzzing(state: RunState) -> dict[str, Any]:
+    """The Hypothesis example budget and every seed a check recorded in its finding."""
+    seeds: list[dict[str, Any]] = []
+    for record in state.records:
+        finding = record.get("finding") or {}
+        found = dict(_seeds(finding.get("details") or {}))
+        for item in finding.get("evidence") or []:
+            found.update(_seeds(item.get("data") if isinstance(item, dict) else None))
+        for key, seed in sorted(found.items()):
+            seeds.append({"check": record["check"]["id"], "chain": record.get("chain"), "key": key,
+                          "seed": seed})
+    return {"examples_per_check": state.options.get(FUZZ_OPTION), "seeds": seeds}
+
+
+def run_header(state: RunState, finished: datetime) -> dict[str, Any]:
+    config = state.chain_config
+    return {
+        "target": state.target,
+        "target_description": ("moto (emulated AWS, provisioned from a deployment file)" if state.is_emulated
+                               else "live AWS/Azure accounts"),
+        "deployment_file": str(state.deployment_path) if state.deployment_path else (
+            "bundled reference deployment" if state.is_emulated else None),
+        "chain_config": {"path": str(state.chain_path), "sha256": config.sha256 if config else None},
+        "chains": chain_summaries(state),
+        "identities": identities(state),
+        "started": state.started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "versions": versions(),
+        "fuzzing": fuzzing(state),
+        "signed": state.options.get("--sign-key") is not None,
+    }

@@ -1,0 +1,67 @@
+"""Small HTML building blocks shared by the report's sections: escaping, status badges, tables, JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+
+from compliance.evidence.coverage import NOT_COVERED, NOT_RUN
+from compliance.model import Status
+
+# How each status reads to someone who is not a cloud expert. None of the non-PASS labels reads as a pass.
+LABELS: dict[str, str] = {
+    Status.PASS.value: "PASS",
+    Status.FAIL.value: "FAIL",
+    Status.ERROR.value: "ERROR: could not verify",
+    Status.NOT_SUPPORTED.value: "NOT SUPPORTED BY TARGET: not verified",
+    Status.NOT_APPLICABLE.value: "NOT APPLICABLE",
+    NOT_RUN: "NOT RUN",
+    NOT_COVERED: "NOT COVERED BY THIS SUITE",
+}
+_CLASSES: dict[str, str] = {
+    Status.PASS.value: "pass",
+    Status.FAIL.value: "fail",
+    Status.ERROR.value: "error",
+    Status.NOT_SUPPORTED.value: "unsupported",
+    Status.NOT_APPLICABLE.value: "na",
+    NOT_RUN: "notrun",
+    NOT_COVERED: "uncovered",
+}
+
+
+def esc(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def badge(status: str) -> str:
+    css = _CLASSES.get(status, "error")
+    return f'<span class="ecc-st ecc-st-{css}">{esc(LABELS.get(status, status))}</span>'
+
+
+def kv_table(rows: Iterable[tuple[str, str]], css: str = "ecc-kv") -> str:
+    """Two-column key/value table. Values are HTML (escape them before)."""
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="{css}">{body}</table>'
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], css: str = "ecc-table") -> str:
+    """A table with escaped headers; cells are HTML (escape them before)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def pre_json(value: Any) -> str:
+    return f'<pre class="ecc-pre">{esc(json.dumps(value, indent=2, sort_keys=True, default=str))}</pre>'
+
+
+def diff_block(diff: str) -> str:
+    lines = []
+    for line in diff.splitlines():
+        css = ("ecc-add" if line.startswith("+") and not line.startswith("+++")
+               else "ecc-del" if line.startswith("-") and not line.startswith("---")
+               else "ecc-hunk" if line.startswith("@@") else "")
+        lines.append(f'<span class="{css}">{esc(line)}</span>' if css else esc(line))
+    return '<pre class="ecc-pre ecc-diff">' + "\n".join(lines) + "</pre>"

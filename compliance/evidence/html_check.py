@@ -1,0 +1,116 @@
+"""One check's row in the results table: its cells and its evidence (pytest-html extras)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from compliance.controls import REQUIREMENTS
+from compliance.evidence.html_base import badge, esc, kv_table, pre_json, table
+
+HEADER_CELLS = (
+    '<th class="sortable" data-column-type="status">Status</th>',
+    '<th class="sortable" data-column-type="check">Check</th>',
+    '<th class="sortable" data-column-type="severity">Severity</th>',
+    "<th>Controls</th>",
+    "<th>Finding</th>",
+)
+RESULT_HEADER = '<th class="sortable ecc-hidden" data-column-type="result">pytest outcome</th>'
+_KIND_TITLES = {
+    "policy_document": "Policy document as read",
+    "decision_trace": "Decision trace",
+    "chain_trace": "Chain trace",
+    "api_calls": "API calls and results",
+    "api_response": "API response",
+    "counterexample": "Counterexample",
+    "note": "Note",
+}
+
+
+def row_cells(record: Mapping[str, Any] | None, outcome: str) -> list[str]:
+    """The cells this report adds in front of pytest-html's (all on one line: pytest-html parses them)."""
+    if record is None:
+        return ['<td class="col-status"></td>', '<td class="col-check"></td>', '<td class="col-severity"></td>',
+                "<td></td>", f"<td>{esc(outcome)}</td>"]
+    check, finding = record["check"], record["finding"]
+    controls = ", ".join(esc(c) for c in check.get("controls", []))
+    severity = esc(check.get("severity"))
+    return [
+        f'<td class="col-status">{badge(finding["status"])}</td>',
+        f'<td class="col-check"><span class="ecc-mono">{esc(check["id"])}</span>'
+        f'<div class="ecc-title">{esc(check.get("title"))}</div></td>',
+        f'<td class="col-severity"><span class="ecc-sev-{severity}">{severity}</span></td>',
+        f"<td>{controls}</td>",
+        f"<td>{esc(finding.get('message'))}</td>",
+    ]
+
+
+def result_cell(outcome: str) -> str:
+    """pytest's own outcome, kept (hidden) because pytest-html filters and sorts on it."""
+    return f'<td class="col-result ecc-hidden">{esc(outcome)}</td>'
+
+
+def _matching_calls(permissions: Sequence[str], api_calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    wanted = {p.lower() for p in permissions}
+    return [c for c in api_calls if f"{c.get('service')}:{c.get('operation')}".lower() in wanted]
+
+
+def _render_data(kind: str, data: Any) -> str:
+    if isinstance(data, str):
+        return f'<pre class="ecc-pre">{esc(data)}</pre>'
+    if kind in ("decision_trace", "chain_trace") and isinstance(data, list) and all(isinstance(s, str) for s in data):
+        return "<ol>" + "".join(f"<li>{esc(s)}</li>" for s in data) + "</ol>"
+    if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
+        keys = list(dict.fromkeys(k for r in data for k in r))
+        flat = all(not isinstance(r.get(k), Mapping | list) for r in data for k in keys)
+        if flat and len(keys) <= 8:
+            return table(keys, ([esc(r.get(k)) for k in keys] for r in data))
+    return pre_json(data)
+
+
+def _evidence_block(item: Mapping[str, Any]) -> str:
+    kind = str(item.get("kind", "note"))
+    source = f' <span class="ecc-note">({esc(_KIND_TITLES.get(kind, kind))}; source: {esc(item.get("source"))})</span>'
+    return (f"<details open><summary>{esc(item.get('label'))}{source}</summary>"
+            f"{_render_data(kind, item.get('data'))}</details>")
+
+
+def _calls_block(calls: Sequence[Mapping[str, Any]]) -> str:
+    rows = ([esc(f"{c.get('service')}:{c.get('operation')}"), esc(c.get("status")),
+             esc(c.get("error_code") or "none")] for c in calls)
+    return table(("API call", "HTTP status", "error code"), rows)
+
+
+def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]]) -> str:
+    """The readable evidence of one finding: what, why, how to fix, and everything it was based on."""
+    check, finding = record["check"], record["finding"]
+    controls = "<br>".join(
+        f"{esc(c)}: {esc(REQUIREMENTS[c].framework + ' ' + REQUIREMENTS[c].clause + ', ' + REQUIREMENTS[c].title)}"
+        if c in REQUIREMENTS else esc(c) for c in check.get("controls", []))
+    facts = kv_table([
+        ("Check ID", f'<span class="ecc-mono">{esc(check["id"])}</span>'),
+        ("Expectation", esc(check.get("title"))),
+        ("Severity", esc(check.get("severity"))),
+        ("Chain", esc(record.get("chain"))),
+        ("Resource", f'<span class="ecc-mono">{esc(finding.get("resource") or "-")}</span>'),
+        ("Controls", controls),
+        ("Why it matters", esc(check.get("rationale"))),
+        ("Remediation", esc(check.get("remediation"))),
+        ("Recorded at (UTC)", esc(record.get("recorded_at"))),
+    ])
+    parts = [f'<div class="ecc-detail"><p class="ecc-finding">{badge(finding["status"])} '
+             f'{esc(finding.get("message"))}</p>', facts]
+    evidence = finding.get("evidence") or []
+    parts.append("<h4>Evidence</h4>")
+    parts.extend(_evidence_block(item) for item in evidence)
+    if not evidence:
+        parts.append('<p class="ecc-note">The check attached no evidence beyond the finding above.</p>')
+    calls = _matching_calls(check.get("permissions", []), api_calls)
+    if calls:
+        parts.append("<h4>API calls that read this check's inputs</h4>" + _calls_block(calls))
+    details = finding.get("details") or {}
+    if details:
+        parts.append("<details><summary>Details</summary>" + pre_json(details) + "</details>")
+    parts.append("</div>")
+    return "".join(parts)
+

@@ -1,0 +1,182 @@
+"""The first page of the report: verdict, run header, chain, coverage matrix, results, drift, integrity.
+
+Rendered on the server side from the evidence document (the same data as evidence.json), so it is in
+the HTML as written, readable without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from compliance.evidence.coverage import NOT_RUN, rank
+from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table
+from compliance.evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME
+from compliance.evidence.style import CSS
+from compliance.model import Status
+
+_UNVERIFIED = (Status.NOT_SUPPORTED.value, NOT_RUN)
+
+
+def verdict(document: Mapping[str, Any]) -> str:
+    totals: Mapping[str, int] = document.get("totals") or {}
+    bad = totals.get(Status.FAIL.value, 0) + totals.get(Status.ERROR.value, 0)
+    counts = ", ".join(f"{n} {LABELS.get(s, s)}" for s, n in totals.items()) or "no checks ran"
+    not_run = sum(1 for c in document.get("checks_not_run") or [])
+    if bad:
+        css, text = "fail", "NOT MET: at least one check failed or could not be verified"
+    elif not totals:
+        css, text = "incomplete", "NO RESULT: no check ran"
+    elif totals.get(Status.NOT_SUPPORTED.value) or not_run:
+        css, text = "incomplete", "INCOMPLETE: every check that ran passed, but some were not verified"
+    else:
+        css, text = "pass", "MET: every check passed"
+    extra = f"; {not_run} check(s) of the suite did not run" if not_run else ""
+    return f'<div class="ecc-verdict ecc-verdict-{css}">{esc(text)}</div><p>Results: {esc(counts + extra)}.</p>'
+
+
+def _run_rows(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    header = document["header"]
+    fuzz = header["fuzzing"]
+    seeds = "; ".join(f"{s['check']} [{s['chain']}]: {s['seed']}" for s in fuzz["seeds"])
+    seed_text = seeds or "no check recorded a seed in this run"
+    ident_lines = []
+    for ident in header["identities"]:
+        caller = ident["caller_arn"] or f"not read ({ident['caller_error']})"
+        ident_lines.append(f"{esc(ident['chain'])}: account <code>{esc(ident['account_id'])}</code>, "
+                           f"region <code>{esc(ident['region'])}</code>, caller <code>{esc(caller)}</code>")
+    versions = ", ".join(f"{esc(k)} {esc(v)}" for k, v in header["versions"].items())
+    config = header["chain_config"]
+    return [
+        ("Target", esc(f"{header['target']}: {header['target_description']}")),
+        ("Deployment file", esc(header["deployment_file"] or "not applicable (live)")),
+        ("AWS account, region, caller", "<br>".join(ident_lines) or "no AWS snapshot was read"),
+        ("Started (UTC)", esc(header["started"])),
+        ("Finished (UTC)", esc(header["finished"])),
+        ("Chain config", f"<code>{esc(config['path'])}</code><br>SHA-256 <code>{esc(config['sha256'])}</code>"),
+        ("Software versions", versions),
+        ("Property-based testing", esc(f"Hypothesis, {fuzz['examples_per_check']} examples per fuzzing check; "
+                                       f"seed: {seed_text}")),
+    ]
+
+
+def _chain_rows(chain: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = [
+        ("Vendor", esc(f"{chain['vendor']} ({chain['vendor_principal']})")),
+        ("ExternalId", esc(chain["external_id"])),
+        ("Role the vendor assumes", f"<code>{esc(chain['role_arn'])}</code>"),
+        ("Role ARN configured at the vendor", f"<code>{esc(chain['configured_role_arn'])}</code>"),
+        ("Audit bucket and prefix", f"<code>s3://{esc(chain['bucket'])}/{esc(chain['prefix'])}</code> "
+                                    f"in {esc(chain['region'])}"),
+    ]
+    if chain.get("azure_container"):
+        rows.append(("Azure backup container", f"<code>{esc(chain['azure_account_url'])}/"
+                                               f"{esc(chain['azure_container'])}</code>"))
+        rows.append(("Azure SAS", esc(chain["azure_sas"])))
+    else:
+        rows.append(("Azure backup", "not configured for this chain"))
+    return rows
+
+
+def _matrix(coverage: Sequence[Mapping[str, Any]]) -> str:
+    rows: list[str] = []
+    framework = None
+    for req in coverage:
+        if req["framework"] != framework:
+            framework = req["framework"]
+            rows.append(f'<tr class="ecc-fw"><th colspan="4">{esc(framework)}</th></tr>')
+        checks = req["checks"]
+        listed = "<br>".join(
+            f'{badge(c["status"])} <span class="ecc-mono">{esc(c["check"])}</span>' for c in checks
+        ) or '<span class="ecc-note">no check of this suite addresses this requirement</span>'
+        rows.append(f'<tr><td class="ecc-req">{esc(req["clause"])}</td><td>{esc(req["title"])}</td>'
+                    f'<td>{badge(req["status"])}</td><td>{listed}</td></tr>')
+    head = "<tr><th>Requirement</th><th>Title</th><th>Worst status</th><th>Checks (status)</th></tr>"
+    return f'<table class="ecc-table ecc-matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _results(findings: Sequence[Mapping[str, Any]]) -> str:
+    ordered = sorted(findings, key=lambda r: (-rank(r["finding"]["status"]), r["check"]["id"], str(r.get("chain"))))
+    rows = ([badge(r["finding"]["status"]), f'<span class="ecc-mono">{esc(r["check"]["id"])}</span><br>'
+             f'{esc(r["check"]["title"])}', esc(r["check"]["severity"]), esc(r.get("chain")),
+             esc(", ".join(r["check"]["controls"])), esc(r["finding"]["message"])] for r in ordered)
+    return table(("Status", "Check", "Severity", "Chain", "Controls", "Finding"), rows)
+
+
+def _finding_list(items: Sequence[Mapping[str, Any]]) -> str:
+    return table(("Check", "Chain", "Status", "Finding"), (
+        [f'<span class="ecc-mono">{esc(i["check"])}</span>', esc(i["chain"]), badge(str(i["status"])),
+         esc(i["message"])] for i in items))
+
+
+def drift_html(drift: Mapping[str, Any] | None) -> str:
+    if drift is None:
+        return ('<h2>Changed since the previous run</h2><p class="ecc-note">No baseline was given '
+                "(<code>--baseline &lt;earlier evidence.json&gt;</code>), so changes were not assessed.</p>")
+    base = drift["baseline"]
+    parts = [f'<h2 id="ecc-drift">Changed since {esc(drift["since"])}</h2>',
+             f'<p class="ecc-note">Baseline: <code>{esc(base["path"])}</code> (run of {esc(base["started"])}, '
+             f"suite {esc(base['suite_version'])}).</p>"]
+    if drift["status_changes"]:
+        rows = ([f'<span class="ecc-mono">{esc(c["check"])}</span>', esc(c["chain"]), badge(c["before"]),
+                 badge(c["after"]), esc(c["message"])] for c in drift["status_changes"])
+        parts.append("<h3>Checks whose status changed</h3>"
+                     + table(("Check", "Chain", "Before", "Now", "Finding now"), rows))
+    if drift["new_findings"]:
+        parts.append("<h3>New findings (not in the baseline)</h3>" + _finding_list(drift["new_findings"]))
+    if drift["vanished_findings"]:
+        parts.append("<h3>Vanished findings (in the baseline, not in this run)</h3>"
+                     + _finding_list(drift["vanished_findings"]))
+    if drift["changed_findings"]:
+        parts.append("<h3>Same status, different finding</h3>" + _finding_list(drift["changed_findings"]))
+    if drift["policies"]:
+        parts.append("<h3>Policy documents that changed</h3>")
+        for p in drift["policies"]:
+            parts.append(f"<p><b>{esc(p['chain'])} › {esc(p['policy'])}</b> ({esc(p['change'])})</p>"
+                         + diff_block(p["diff"]))
+    if drift["settings"]:
+        parts.append("<h3>Other settings that changed</h3>")
+        parts.extend(f"<p><b>{esc(s['chain'])}</b></p>" + diff_block(s["diff"]) for s in drift["settings"])
+    if len(parts) == 2:
+        parts.append("<p>No change: the same policy documents, settings and results as the baseline.</p>")
+    return "".join(parts)
+
+
+def integrity_html(document: Mapping[str, Any]) -> str:
+    signed = document["header"].get("signed")
+    sig = (f"It is signed (HMAC-SHA256 with the key the run was given) in <code>{SIGNATURE_NAME}</code>; "
+           "add <code>--key &lt;key file&gt;</code> to check the signature." if signed else
+           "It is not signed (no <code>--sign-key</code> was given).")
+    return ("<h2>Integrity of this evidence</h2>"
+            f"<p>Every file of this run directory is listed with its SHA-256 in <code>{MANIFEST_NAME}</code>, "
+            f"written after all the others. {sig} To confirm nothing was altered, added or removed since, run "
+            f"<code>python -m compliance verify &lt;this directory&gt;</code> (or <code>sha256sum -c "
+            f"{MANIFEST_NAME}</code> inside it). Machine-readable copies: <code>evidence.json</code> (findings, "
+            "snapshots, coverage) and <code>junit.xml</code> (for CI).</p>")
+
+
+def summary_html(document: Mapping[str, Any]) -> str:
+    chains = document["header"]["chains"]
+    chain_html = "".join(
+        (f"<h3>Chain <code>{esc(c['id'])}</code></h3>" if len(chains) > 1 else "") + kv_table(_chain_rows(c))
+        for c in chains) or "<p>No chain config could be loaded.</p>"
+    return "".join([
+        f"<style>{CSS}</style>",
+        '<section class="ecc">',
+        verdict(document),
+        "<h2>The export chain checked</h2>", chain_html,
+        "<h2>This run</h2>", kv_table(_run_rows(document)),
+        "<h2>Control coverage</h2>",
+        '<p class="ecc-note">Every 21 CFR Part 11 and EU GMP Annex 11 requirement that bears on storing exported '
+        "records, the checks that address it and the worst status among them. Requirements no check addresses "
+        "are listed as not covered; checks of the suite that did not run in this run show as NOT RUN.</p>",
+        _matrix(document["coverage"]),
+        "<h2>Results</h2>", _results(document["findings"]),
+        drift_html(document.get("drift")),
+        integrity_html(document),
+        "<h2>Evidence per check</h2>",
+        '<p class="ecc-note">Below, one row per check and chain. Click a row to show or hide its evidence: the '
+        "policy documents as read, the decision or chain trace, the API calls and their results. Failures are "
+        "expanded.</p>",
+        "</section>",
+    ])

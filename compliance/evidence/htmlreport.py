@@ -1,0 +1,79 @@
+"""pytest-html hooks: title, the summary page, the results table's columns and each check's evidence.
+
+Registered only when pytest-html is active (its hook specifications exist only then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from compliance.evidence.header import versions
+from compliance.evidence.html_check import HEADER_CELLS, RESULT_HEADER, detail_html, result_cell, row_cells
+from compliance.evidence.html_summary import summary_html
+from compliance.state import RunState
+
+_OUTCOMES = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped"}
+
+
+def _outcome(report: Any) -> str:
+    """pytest-html's own outcome label (its filters and sorting rely on it)."""
+    if getattr(report, "when", None) in ("setup", "teardown", "collect") and report.outcome == "failed":
+        return "Error"
+    if hasattr(report, "wasxfail"):
+        return "XFailed" if report.outcome == "skipped" else "XPassed"
+    return _OUTCOMES.get(report.outcome, str(report.outcome).capitalize())
+
+
+class HtmlReport:
+    """Turns pytest-html's developer table into an inspector's report."""
+
+    def __init__(self, state: RunState, document: Callable[[pytest.Session], dict[str, Any]]) -> None:
+        self.state = state
+        self.document = document
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:  # pragma: no cover - pytest-html depends on pytest-metadata
+            return
+        environment = session.config.stash[metadata_key]
+        environment.clear()
+        environment.update(versions())
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        chains = self.state.chain_config.chains if self.state.chain_config else ()
+        names = ", ".join(f"{c.vendor.name} → {c.aws.bucket}" for c in chains) or "no chain"
+        report.title = f"Export chain compliance evidence: {names} ({self.state.started:%Y-%m-%d %H:%M} UTC)"
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        original = list(cells)
+        cells[:] = [*HEADER_CELLS, *original[1:], RESULT_HEADER]
+
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        record = getattr(report, "compliance", None)
+        cells[:] = [*row_cells(record, _outcome(report)), *cells[1:], result_cell(_outcome(report))]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Attach the evidence as extras before pytest-html (trylast) renders the row."""
+        record = getattr(report, "compliance", None)
+        if record is None:
+            return
+        from pytest_html import extras
+
+        chain = record.get("chain")
+        snapshot = record.get("snapshot") or self.state.snapshots_json.get(chain or "") or {}
+        calls = snapshot.get("api_calls") or []
+        clean = {k: v for k, v in record.items() if k != "snapshot"}
+        report_extras = list(getattr(report, "extras", []))
+        report_extras.append(extras.html(detail_html(clean, calls)))
+        report_extras.append(extras.json(clean, name="finding.json"))
+        setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        prefix.append(summary_html(self.document(session)))
