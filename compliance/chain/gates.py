@@ -1,0 +1,42 @@
+"""The chain trace: the export as a sequence of gates, each one engine decision, one line each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.iam import Evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One hop of the chain: who does what, which policies decide, and the decision."""
+
+    title: str
+    decided_by: str
+    evaluation: Evaluation
+
+    @property
+    def allowed(self) -> bool:
+        return self.evaluation.allowed()
+
+    def line(self, step: int) -> str:
+        verdict = "ALLOW" if self.allowed else "DENY"
+        return f"{step}. {self.title} [{self.decided_by}]: {verdict}. {self.evaluation.summary()}"
+
+
+def chain_lines(gates: list[Gate]) -> list[str]:
+    return [gate.line(step) for step, gate in enumerate(gates, start=1)]
+
+
+def first_denied(gates: list[Gate]) -> tuple[int, Gate] | None:
+    for step, gate in enumerate(gates, start=1):
+        if not gate.allowed:
+            return step, gate
+    return None
+
+
+def gates_json(gates: list[Gate]) -> list[dict[str, Any]]:
+    return [{"step": step, "title": gate.title, "decided_by": gate.decided_by,
+             "decision": gate.evaluation.decision.value, "summary": gate.evaluation.summary()}
+            for step, gate in enumerate(gates, start=1)]

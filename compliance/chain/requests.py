@@ -1,0 +1,201 @@
+"""The requests of the export chain, built the way AWS would present them to the policy engine.
+
+Gate by gate: the vendor's session calls sts:AssumeRole (and sts:TagSession when it passes SSO
+session tags) on the customer's role; the role session calls s3:PutObject under the prefix; S3 calls
+kms:GenerateDataKey (and kms:Decrypt for multipart uploads) on the bucket key on the session's behalf.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from compliance.config import Chain
+from compliance.iam import PolicyDocument, PolicyKind, Request, parse_policy
+from compliance.targets.snapshot import Encryption, RoleSnapshot
+
+VENDOR_SESSION_NAME = "vendor-export"
+ROLE_SESSION_NAME = "export-session"
+SAMPLE_OBJECT = "2026/11/28/audit-trail-export.pdf"
+UNPUBLISHED_IP = "192.0.2.10"
+"""Stands for "an address the vendor never published" (TEST-NET-1, RFC 5737)."""
+TLS_VERSION = "1.2"
+ACL_OWNER_FULL_CONTROL = "bucket-owner-full-control"
+
+VENDOR_POLICY_ASSUMPTION = (
+    "The vendor's own identity policy lives in the vendor's account, which the customer cannot read; the "
+    "evaluation assumes it allows sts:AssumeRole and sts:TagSession on the role. If AssumeRole still fails "
+    "with every customer-side check passing, ask the vendor to confirm that grant."
+)
+OTHER_PRINCIPAL_ASSUMPTION = (
+    "Every other principal is evaluated with an identity policy that allows everything, the correct ExternalId "
+    "(AWS does not treat it as a secret) and the configured session tags: the worst case."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An identity making a request: its ARN, account and the principal context keys AWS adds."""
+
+    arn: str
+    account: str | None
+    label: str
+    context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+
+
+def principal_caller(principal: str, label: str, session_name: str = VENDOR_SESSION_NAME) -> Caller:
+    """The caller that acts *as* `principal`: a role acts through one of its sessions."""
+    if principal in ("*", "anonymous"):
+        return Caller("*", None, label)
+    if principal.endswith(".amazonaws.com"):
+        return Caller(principal, None, label)
+    parts = principal.split(":")
+    account = parts[4]
+    resource = parts[5]
+    if parts[2] == "iam" and resource.startswith("role/"):
+        name = resource.rsplit("/", 1)[-1]
+        arn = f"arn:{parts[1]}:sts::{account}:assumed-role/{name}/{session_name}"
+        return Caller(arn, account, label, {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
+                                            "aws:PrincipalType": "AssumedRole"})
+    kind = "Account" if resource == "root" else "User"
+    return Caller(principal, account, label, {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
+                                              "aws:PrincipalType": kind})
+
+
+def vendor_caller(chain: Chain) -> Caller:
+    return principal_caller(chain.vendor.principal, f"the vendor ({chain.vendor.name})")
+
+
+def session_caller(chain: Chain, role: RoleSnapshot, session_tags: Mapping[str, str] | None = None) -> Caller:
+    """The role session the vendor gets. Role tags and session tags become its principal tags."""
+    account = chain.aws.account
+    arn = f"arn:aws:sts::{account}:assumed-role/{role.name}/{ROLE_SESSION_NAME}"
+    context: dict[str, str | tuple[str, ...]] = {
+        "aws:PrincipalArn": role.arn, "aws:PrincipalAccount": account, "aws:PrincipalType": "AssumedRole",
+    }
+    tags = {**role.tags, **(chain.vendor.session_tags if session_tags is None else session_tags)}
+    for key, value in tags.items():
+        context[f"aws:PrincipalTag/{key}"] = value
+    return Caller(arn, account, f"the role session {arn}", context)
+
+
+def vendor_ips(chain: Chain) -> tuple[str, ...]:
+    """Representative addresses of every published vendor CIDR: first, middle and last."""
+    out: list[str] = []
+    for cidr in chain.vendor.source_ips:
+        net = ipaddress.ip_network(cidr, strict=False)
+        for address in (net[0], net[net.num_addresses // 2], net[-1]):
+            if str(address) not in out:
+                out.append(str(address))
+    return tuple(out)
+
+
+def evaluation_ips(chain: Chain) -> tuple[str, ...]:
+    """The source addresses to evaluate the vendor from: its published ones, else an unpublished one."""
+    return vendor_ips(chain) or (UNPUBLISHED_IP,)
+
+
+def _now() -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {"aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(int(now.timestamp()))}
+
+
+def assume_request(chain: Chain, role_arn: str, *, caller: Caller, external_id: str | None,
+                   source_ip: str | None, tags: Mapping[str, str], action: str = "sts:AssumeRole") -> Request:
+    """AssumeRole (or the TagSession authorisation within it) as `caller` makes it."""
+    context: dict[str, str | tuple[str, ...]] = {**caller.context, "aws:SecureTransport": "true", **_now(),
+                                                 "sts:RoleSessionName": VENDOR_SESSION_NAME}
+    if external_id is not None:
+        context["sts:ExternalId"] = external_id
+    if source_ip is not None:
+        context["aws:SourceIp"] = source_ip
+    if tags:
+        for key, value in tags.items():
+            context[f"aws:RequestTag/{key}"] = value
+        context["aws:TagKeys"] = tuple(tags)
+    return Request(caller.arn, caller.account, action, role_arn, chain.aws.account, context)
+
+
+def object_arn(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def sample_key(chain: Chain) -> str:
+    return chain.aws.prefix + SAMPLE_OBJECT
+
+
+def put_context(chain: Chain, encryption: Encryption | None, key_arn: str | None, *, secure: bool = True,
+                acl: str | None = None, source_ip: str | None = None) -> dict[str, str | tuple[str, ...]]:
+    """The headers of the intended write: TLS, the bucket's default SSE stated explicitly, optional ACL."""
+    context: dict[str, str | tuple[str, ...]] = {
+        "aws:SecureTransport": "true" if secure else "false", **_now(),
+        "aws:RequestedRegion": chain.aws.region, "aws:ResourceAccount": chain.aws.account,
+        "s3:signatureversion": "AWS4-HMAC-SHA256", "s3:authType": "REST-HEADER", "s3:TlsVersion": TLS_VERSION,
+    }
+    if encryption is not None and encryption.algorithm:
+        context["s3:x-amz-server-side-encryption"] = encryption.algorithm
+        if encryption.algorithm.startswith("aws:kms") and key_arn:
+            context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = key_arn
+    if acl is not None:
+        context["s3:x-amz-acl"] = acl
+    if source_ip is not None:
+        context["aws:SourceIp"] = source_ip
+    return context
+
+
+def put_request(chain: Chain, caller: Caller, bucket: str, key: str,
+                context: Mapping[str, str | tuple[str, ...]], *, action: str = "s3:PutObject") -> Request:
+    owner = chain.aws.account if bucket == chain.aws.bucket else None
+    return Request(caller.arn, caller.account, action, object_arn(bucket, key), owner,
+                   {**caller.context, **context})
+
+
+def kms_request(chain: Chain, caller: Caller, action: str, key_arn: str, key: str, *,
+                bucket_key: bool) -> Request:
+    """S3 calling KMS on the session's behalf (forward access session)."""
+    bucket = chain.aws.bucket
+    context: dict[str, str | tuple[str, ...]] = {
+        **caller.context, "aws:SecureTransport": "true", **_now(), "aws:ViaAWSService": "true",
+        "aws:RequestedRegion": chain.aws.region, "aws:ResourceAccount": chain.aws.account,
+        "kms:ViaService": f"s3.{chain.aws.region}.amazonaws.com", "kms:CallerAccount": chain.aws.account,
+        "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}" if bucket_key else object_arn(bucket, key),
+        "kms:EncryptionContextKeys": ("aws:s3:arn",),
+    }
+    return Request(caller.arn, caller.account, action, key_arn, chain.aws.account, context)
+
+
+def vendor_identity_policy(role_arn: str) -> PolicyDocument:
+    return parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AssumedVendorGrant", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Resource": role_arn}]}, kind=PolicyKind.IDENTITY, name="vendor identity policy (assumed)")
+
+
+def allow_all_policy() -> PolicyDocument:
+    return parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Sid": "WorstCase", "Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        kind=PolicyKind.IDENTITY, name="caller identity policy (worst case: allows everything)")
+
+
+def other_principals(chain: Chain, role_arn: str) -> tuple[Caller, ...]:
+    """Principals that must never assume the role, whatever their own permissions."""
+    vendor = chain.vendor.account
+    customer = chain.aws.account
+    stranger = "444455556666" if "444455556666" not in (vendor, customer) else "555566667777"
+    vendor_role = chain.vendor.principal.rsplit("/", 1)[-1]
+    return (
+        principal_caller(f"arn:aws:iam::{stranger}:root", f"another account's root ({stranger})"),
+        principal_caller(f"arn:aws:iam::{stranger}:role/{vendor_role}",
+                         f"a role with the vendor's role name in another account ({stranger})"),
+        principal_caller(f"arn:aws:iam::{stranger}:user/attacker", f"an IAM user in another account ({stranger})"),
+        principal_caller(f"arn:aws:iam::{vendor}:role/OtherVendorService",
+                         f"another role in the vendor's account ({vendor})"),
+        principal_caller(f"arn:aws:iam::{vendor}:user/vendor-employee",
+                         f"an IAM user in the vendor's account ({vendor})"),
+        principal_caller(f"arn:aws:iam::{vendor}:root", f"the vendor account's root ({vendor})"),
+        principal_caller(f"arn:aws:iam::{customer}:role/SomeWorkloadRole",
+                         f"another role in the customer's account ({customer})"),
+        principal_caller("*", "an anonymous caller"),
+        principal_caller("lambda.amazonaws.com", "an AWS service (lambda.amazonaws.com)"),
+    )
