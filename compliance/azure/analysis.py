@@ -1,0 +1,129 @@
+"""What a parsed SAS effectively grants, once a stored access policy (if any) is taken into account.
+
+Pure functions: no I/O. A SAS that names a stored access policy (`si`) takes its permissions, start
+and expiry from that policy unless the token carries them itself. The policy lives on the container
+and can only be read with the account key, a data-plane role or Azurite's well-known key, so the
+policy view may be "unreadable"; then the affected checks report ERROR, never PASS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from compliance.azure.sas import PERMISSIONS, SasToken
+
+
+class PolicyState(StrEnum):
+    NONE = "none"  # the SAS names no stored access policy
+    FOUND = "found"
+    MISSING = "missing"  # named, but not on the container: revoked or never created
+    UNREADABLE = "unreadable"  # named, but the container's policies cannot be read with what we have
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicy:
+    id: str
+    permissions: str | None
+    start: datetime | None
+    expiry: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "permissions": self.permissions,
+                "start": self.start.isoformat() if self.start else None,
+                "expiry": self.expiry.isoformat() if self.expiry else None}
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSas:
+    token: SasToken
+    policy_state: PolicyState
+    policy: StoredPolicy | None = None
+
+    @property
+    def unresolved(self) -> bool:
+        """The SAS relies on a stored policy whose content we could not read."""
+        return self.policy_state is PolicyState.UNREADABLE
+
+    @property
+    def permissions(self) -> str | None:
+        if self.policy is not None and self.policy.permissions:
+            return self.policy.permissions
+        return self.token.permissions
+
+    @property
+    def start(self) -> datetime | None:
+        if self.policy is not None and self.policy.start:
+            return self.policy.start
+        return self.token.start
+
+    @property
+    def expiry(self) -> datetime | None:
+        if self.policy is not None and self.policy.expiry:
+            return self.policy.expiry
+        return self.token.expiry
+
+    def source_of(self, what: str) -> str:
+        from_policy = self.policy is not None and getattr(self.policy, what)
+        return f"stored access policy {self.token.policy_id!r}" if from_policy else "the token"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"token": self.token.to_json(), "policy_state": self.policy_state.value,
+                "policy": self.policy.to_json() if self.policy else None,
+                "effective_permissions": self.permissions,
+                "effective_start": self.start.isoformat() if self.start else None,
+                "effective_expiry": self.expiry.isoformat() if self.expiry else None}
+
+
+def resolve(token: SasToken, policies: dict[str, StoredPolicy] | None) -> EffectiveSas:
+    """`policies` is the container's stored access policies, or None when they cannot be read."""
+    if token.policy_id is None:
+        return EffectiveSas(token, PolicyState.NONE)
+    if policies is None:
+        return EffectiveSas(token, PolicyState.UNREADABLE)
+    policy = policies.get(token.policy_id)
+    if policy is None:
+        return EffectiveSas(token, PolicyState.MISSING)
+    return EffectiveSas(token, PolicyState.FOUND, policy)
+
+
+def allowed_permissions(allow_append: bool) -> frozenset[str]:
+    return frozenset("cwa" if allow_append else "cw")
+
+
+def excess_permissions(permissions: str, allow_append: bool) -> list[str]:
+    """Letters beyond the write set, each with what it lets the holder do."""
+    allowed = allowed_permissions(allow_append)
+    return [f"{c} ({PERMISSIONS.get(c, 'unknown')})" for c in dict.fromkeys(permissions) if c not in allowed]
+
+
+def describe_scope(token: SasToken) -> str:
+    if token.is_account_sas:
+        return (f"an account SAS (ss={token.services}, srt={token.resource_types}) that reaches every "
+                f"container of the storage account")
+    names = {"b": "a single blob", "bv": "one blob version", "bs": "one blob snapshot", "d": "a directory"}
+    if token.resource == "c":
+        return "the container"
+    return names.get(token.resource or "", f"resource type {token.resource!r}")
+
+
+def days(delta: timedelta) -> float:
+    return delta.total_seconds() / 86400
+
+
+def revocation(effective: EffectiveSas) -> tuple[str, str]:
+    """(method, how) to revoke this SAS without waiting for it to expire."""
+    token = effective.token
+    if token.policy_id is not None:
+        return ("stored access policy",
+                f"delete or shorten stored access policy {token.policy_id!r} on the container "
+                f"(az storage container policy delete); takes effect within 30 seconds")
+    if token.kind == "user-delegation":
+        return ("user delegation key",
+                "revoke the account's user delegation keys (az storage account revoke-delegation-keys) or remove "
+                "the signer's data role; the SAS also dies when its delegation key expires")
+    return ("account key rotation",
+            "only by rotating the storage account key that signed it (az storage account keys renew), which "
+            "also breaks every other SAS and client that uses that key")

@@ -1,0 +1,264 @@
+"""Container and account posture of the Azure backup: public access, transport, versioning, WORM, holds.
+
+Sources, best first: the management plane ([azure.management]), container properties readable with
+the SAS, anonymous probes. Azurite implements none of the data-protection features: those checks say
+NOT SUPPORTED BY TARGET in the embedded default. Anything unreadable is ERROR, never PASS.
+"""
+
+from __future__ import annotations
+
+from compliance.azure import management
+from compliance.azure.posture import UNVERIFIABLE, Immutability, Posture
+from compliance.azure.verdicts import fact_finding, not_configured, probe_evidence
+from compliance.config import Chain
+from compliance.model import Evidence, EvidenceKind, Finding, Provider, Severity
+from compliance.registry import check
+from compliance.targets.azure_backup import AzureBackup, Unavailable
+
+MGMT = management.PERMISSIONS
+
+
+def _posture(backup: AzureBackup) -> Posture | Finding:
+    posture = backup.posture()
+    if isinstance(posture, Unavailable):
+        return Finding.error(posture.reason, resource=backup.resource)
+    return posture
+
+
+def _evidence(posture: Posture) -> tuple[Evidence, ...]:
+    return (Evidence("Container and account settings", EvidenceKind.API_RESPONSE, posture.to_json(),
+                     "azure posture"),)
+
+
+@check(
+    title="The backup container is not publicly readable",
+    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    rationale="""
+        A container with public access 'container' lets anyone on the Internet list and download every backup;
+        'blob' lets anyone who guesses or sees a name download it. Audit records are confidential. Checked from
+        the container properties and by trying an anonymous list and an anonymous read of the canary blob.
+    """,
+    remediation="""
+        Set the container's access level to Private (portal: Containers > the container > Change access level;
+        `az storage container set-permission --name <c> --public-access off`) and disallow public access on the
+        account (`az storage account update --allow-blob-public-access false`).
+    """,
+    controls=("21CFR11.10(d)", "EUAnnex11-12.1", "EUAnnex11-7.1"),
+    permissions=("azure:sas", "azure:anonymous", "Microsoft.Storage/storageAccounts/blobServices/containers/read"),
+)
+def test_azure_container_not_public(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    posture = _posture(azure_backup)
+    if isinstance(posture, Finding):
+        return posture
+    container, resource = azure_backup.config.container, azure_backup.resource
+    anon_list, anon_read = azure_backup.probe("anonymous list"), azure_backup.probe("anonymous read")
+    probes = [p for p in (anon_list, anon_read) if not isinstance(p, Unavailable)]
+    evidence = _evidence(posture) + probe_evidence(azure_backup, *probes)
+    if not isinstance(anon_list, Unavailable) and anon_list.succeeded:
+        return Finding.failed(f"Anyone can list container {container}: an anonymous List Blobs returned "
+                              f"{anon_list.outcome}.", resource=resource, evidence=evidence)
+    if not isinstance(anon_read, Unavailable) and anon_read.succeeded:
+        return Finding.failed(f"Anyone can read blobs in container {container}: an anonymous read of the canary "
+                              f"returned {anon_read.outcome}.", resource=resource, evidence=evidence)
+    fact = posture.public_access
+    if fact.known:
+        if fact.value is not None:
+            return Finding.failed(f"Container {container} allows anonymous '{fact.value}' access ({fact.source}).",
+                                  resource=resource, evidence=evidence)
+        return Finding.passed(f"Container {container} is private ({fact.source}); anonymous list and read were "
+                              f"refused.", resource=resource, evidence=evidence)
+    if not isinstance(anon_list, Unavailable) and not isinstance(anon_read, Unavailable):
+        return Finding.passed(f"Anonymous list ({anon_list.outcome}) and anonymous read of the canary "
+                              f"({anon_read.outcome}) of container {container} were both refused.",
+                              resource=resource, evidence=evidence)
+    return Finding.error(f"Whether container {container} allows anonymous blob reads is {UNVERIFIABLE}, or run with "
+                         f"--azure-write-probe so the canary can be read anonymously.", resource=resource,
+                         evidence=evidence)
+
+
+def _boolean_check(backup: AzureBackup, attr: str, what: str, good: str, bad: str) -> Finding:
+    posture = _posture(backup)
+    if isinstance(posture, Finding):
+        return posture
+    fact = getattr(posture, attr)
+    gap = fact_finding(fact, backup, what)
+    if gap is not None:
+        return gap
+    if fact.value:
+        return Finding.passed(f"{good} ({fact.source}).", resource=backup.resource, evidence=_evidence(posture))
+    return Finding.failed(f"{bad} ({fact.source}).", resource=backup.resource, evidence=_evidence(posture))
+
+
+@check(
+    title="The storage account requires secure transfer (HTTPS only)",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        With "secure transfer required" off, the account accepts plain HTTP for every credential, not only this
+        SAS. Encryption in transit is the §11.30 control for records crossing an open network.
+    """,
+    remediation="""
+        `az storage account update --name <acct> --resource-group <rg> --https-only true` (portal: Storage account >
+        Configuration > Secure transfer required = Enabled).
+    """,
+    controls=("21CFR11.30", "EUAnnex11-12.1"), permissions=MGMT,
+)
+def test_azure_account_requires_secure_transfer(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    return _boolean_check(azure_backup, "https_only", "the account's secure-transfer setting",
+                          "The storage account requires secure transfer",
+                          "The storage account accepts plain HTTP (secure transfer required is off)")
+
+
+@check(
+    title="The storage account requires TLS 1.2 or later",
+    severity=Severity.MEDIUM, provider=Provider.AZURE,
+    rationale="""
+        TLS 1.0 and 1.1 are deprecated and weak; an account that still accepts them lets a client (or an attacker
+        downgrading one) protect records with them.
+    """,
+    remediation="""
+        `az storage account update --name <acct> --resource-group <rg> --min-tls-version TLS1_2` (portal: Storage
+        account > Configuration > Minimum TLS version = Version 1.2).
+    """,
+    controls=("21CFR11.30",), permissions=MGMT,
+)
+def test_azure_account_min_tls_12(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    posture = _posture(azure_backup)
+    if isinstance(posture, Finding):
+        return posture
+    fact = posture.min_tls
+    gap = fact_finding(fact, azure_backup, "the account's minimum TLS version")
+    if gap is not None:
+        return gap
+    if str(fact.value) in ("TLS1_2", "TLS1_3"):
+        return Finding.passed(f"The storage account requires {fact.value} or later ({fact.source}).",
+                              resource=azure_backup.resource, evidence=_evidence(posture))
+    return Finding.failed(f"The storage account accepts {fact.value}, older than TLS 1.2 ({fact.source}).",
+                          resource=azure_backup.resource, evidence=_evidence(posture))
+
+
+@check(
+    title="Blob versioning and blob soft delete are on",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        The SAS's 'w' right can overwrite a backup and any account admin can delete one. Versioning keeps the
+        previous content of an overwritten blob; soft delete keeps a deleted blob recoverable for its retention
+        days. Without them an overwrite or delete is final.
+    """,
+    remediation="""
+        `az storage account blob-service-properties update --account-name <acct> --resource-group <rg>
+        --enable-versioning true --enable-delete-retention true --delete-retention-days 30
+        --enable-container-delete-retention true --container-delete-retention-days 30` (portal: Data protection).
+    """,
+    controls=("21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-7.2"), permissions=MGMT,
+)
+def test_azure_blob_versioning_and_soft_delete(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    posture = _posture(azure_backup)
+    if isinstance(posture, Finding):
+        return posture
+    for fact, what in ((posture.versioning, "blob versioning"), (posture.blob_soft_delete_days, "blob soft delete")):
+        gap = fact_finding(fact, azure_backup, what)
+        if gap is not None:
+            return gap
+    missing = []
+    if not posture.versioning.value:
+        missing.append("blob versioning is off")
+    if not posture.blob_soft_delete_days.value:
+        missing.append("blob soft delete is off")
+    container = posture.container_soft_delete_days
+    extra = f"; container soft delete: {container.value or 'off'} days" if container.known else ""
+    if missing:
+        return Finding.failed(f"{' and '.join(missing).capitalize()}, so an overwritten or deleted backup cannot be "
+                              f"recovered{extra}.", resource=azure_backup.resource, evidence=_evidence(posture))
+    return Finding.passed(f"Blob versioning is on and deleted blobs are kept {posture.blob_soft_delete_days.value} "
+                          f"days{extra}.", resource=azure_backup.resource, evidence=_evidence(posture))
+
+
+def _worm_verdict(policy: Immutability, kind: str, need: int) -> tuple[bool, str]:
+    if policy.state != "Locked":
+        return False, (f"the {kind} retention policy is {policy.state or 'in an unknown state'}, not Locked, so an "
+                       f"account admin can shorten or delete it")
+    if policy.days is None or policy.days < need:
+        return False, f"the {kind} retention policy keeps blobs {policy.days} days, less than the {need} required"
+    return True, f"a locked {kind} retention policy keeps every blob {policy.days} days (at least {need})"
+
+
+@check(
+    title="The backup container has a locked time-based immutability policy covering the retention period",
+    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    rationale="""
+        Nothing else stops a backup from being overwritten (the SAS's 'w' right) or deleted by an account admin.
+        A locked time-based retention policy (WORM) makes every blob unchangeable for the records' retention
+        period; an unlocked policy can be removed. Version-level immutability is an accepted alternative.
+    """,
+    remediation="""
+        `az storage container immutability-policy create --account-name <acct> --resource-group <rg>
+        --container-name <c> --period <days>` then, once tested, `az storage container immutability-policy lock
+        --if-match <etag> ...` (portal: the container > Access policy > Add policy > Time-based retention > Lock).
+        The period must be at least `azure.min_retention_days`.
+    """,
+    controls=("21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-17"), permissions=MGMT,
+)
+def test_azure_container_immutable_retention(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    posture = _posture(azure_backup)
+    if isinstance(posture, Finding):
+        return posture
+    need = azure_backup.config.min_retention_days or 1
+    evidence = _evidence(posture)
+    gap = fact_finding(posture.immutability, azure_backup, "the container's immutability policy")
+    if gap is not None:
+        return gap
+    reasons = []
+    if isinstance(posture.immutability.value, Immutability):
+        ok, why = _worm_verdict(posture.immutability.value, "container", need)
+        if ok:
+            return Finding.passed(f"{why[0].upper()}{why[1:]}.", resource=azure_backup.resource, evidence=evidence)
+        reasons.append(why)
+    version = posture.version_level_worm
+    if version.known and isinstance(version.value, Immutability):
+        ok, why = _worm_verdict(version.value, "version-level", need)
+        if ok:
+            return Finding.passed(f"{why[0].upper()}{why[1:]}.", resource=azure_backup.resource, evidence=evidence)
+        reasons.append(why)
+    if not reasons:
+        reasons.append("the container has no time-based immutability policy, so a backup can be overwritten with the "
+                       "SAS's 'w' right or deleted by an account admin")
+    return Finding.failed(f"{'; '.join(reasons)[0].upper()}{'; '.join(reasons)[1:]}.", resource=azure_backup.resource,
+                          evidence=evidence)
+
+
+@check(
+    title="The backup container's legal hold status is reported",
+    severity=Severity.INFO, provider=Provider.AZURE,
+    rationale="""
+        A legal hold freezes blobs regardless of retention, for example during an inspection or litigation. The
+        evidence should say whether one is in place and under which tags.
+    """,
+    remediation="""
+        To place a hold: `az storage container legal-hold set --account-name <acct> --container-name <c> --tags
+        <case-id>`; to release it: `az storage container legal-hold clear ...`.
+    """,
+    controls=("21CFR11.10(c)", "EUAnnex11-17"), permissions=MGMT,
+)
+def test_azure_legal_hold_reported(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    posture = _posture(azure_backup)
+    if isinstance(posture, Finding):
+        return posture
+    fact = posture.legal_hold
+    gap = fact_finding(fact, azure_backup, "the container's legal hold status")
+    if gap is not None:
+        return gap
+    status = f"a legal hold is in place (tags: {', '.join(fact.value)})" if fact.value else "no legal hold is in place"
+    return Finding.passed(f"On container {azure_backup.config.container} {status} ({fact.source}).",
+                          resource=azure_backup.resource, evidence=_evidence(posture))

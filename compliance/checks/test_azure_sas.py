@@ -1,0 +1,279 @@
+"""Static analysis of the backup SAS: read from the chain's `sas_env`, parsed, never printed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from compliance.azure import analysis
+from compliance.azure.analysis import EffectiveSas, PolicyState
+from compliance.azure.verdicts import effective_or_finding, not_configured, sas_evidence, when
+from compliance.config import Chain
+from compliance.model import Finding, Provider, Severity
+from compliance.registry import check
+from compliance.targets.azure_backup import AzureBackup, Unavailable
+
+SAS = ("azure:sas",)
+
+
+@check(
+    title="The backup SAS is a complete, well-formed shared access signature",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        A SAS that was truncated when pasted into the vendor's page (a lost `&sig=` tail, a cut signature) is
+        refused by Azure on every request, so no backup is written, and nobody notices until the copy is needed.
+    """,
+    remediation="""
+        Generate the SAS again (portal: Storage account > Containers > the container > Shared access tokens;
+        or `az storage container generate-sas`), copy the whole token, and set it both in the vendor's page and
+        in the environment variable named by `azure.sas_env`.
+    """,
+    controls=("EUAnnex11-7.2", "EUAnnex11-5"), permissions=SAS,
+)
+def test_azure_sas_well_formed(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    token = azure_backup.sas()
+    if isinstance(token, Unavailable):
+        return Finding.failed(token.reason, resource=azure_backup.resource)
+    effective = azure_backup.effective()
+    evidence = sas_evidence(effective) if isinstance(effective, EffectiveSas) else ()
+    return Finding.passed(f"The SAS in {azure_backup.config.sas_env} is a well-formed {token.kind} SAS "
+                          f"(sv={token.version}).", resource=azure_backup.resource, evidence=evidence)
+
+
+@check(
+    title="The backup SAS is scoped to the backup container, not the storage account",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        An account SAS reaches every container (and with ss/srt possibly queues, tables and files) of the storage
+        account. A leaked vendor copy then exposes far more than the backup. A blob SAS is too narrow: it only
+        lets the vendor write one fixed name.
+    """,
+    remediation="""
+        Issue a service SAS for the container only: `az storage container generate-sas --account-name <acct>
+        --name <container> --permissions cw --https-only --expiry <date>` (portal: Containers > the container >
+        Shared access tokens), ideally bound to a stored access policy (`--policy-name`).
+    """,
+    controls=("21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
+)
+def test_azure_sas_scoped_to_container(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = effective_or_finding(azure_backup)
+    if isinstance(effective, Finding):
+        return effective
+    token, evidence = effective.token, sas_evidence(effective)
+    scope = analysis.describe_scope(token)
+    container = azure_backup.config.container
+    if token.is_account_sas:
+        return Finding.failed(f"The SAS is {scope}, not a container SAS for {container}; anyone holding the "
+                              f"vendor's copy can reach the whole account.", resource=azure_backup.resource,
+                              evidence=evidence)
+    if token.resource != "c":
+        return Finding.failed(f"The SAS is scoped to {scope} (sr={token.resource}), not container {container}, so "
+                              f"the vendor cannot write new backup names.", resource=azure_backup.resource,
+                              evidence=evidence)
+    return Finding.passed(f"The SAS is a {token.kind} SAS scoped to container {container} (sr=c).",
+                          resource=azure_backup.resource, evidence=evidence)
+
+
+@check(
+    title="The backup SAS grants only create and write (no read, list or delete)",
+    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    rationale="""
+        The vendor only needs to put new backups. Read (r) and list (l) let anyone holding the vendor's copy
+        download every record; delete (d, x, y) lets them erase the backup; tags, move, immutability and
+        permission rights (t, f, m, e, i, p, o) let them tamper with it. 'w' also allows overwriting an
+        existing blob, which only an immutability policy prevents.
+    """,
+    remediation="""
+        Re-issue the SAS with permissions `cw` only (add `a` only if appends are needed and `azure.allow_append`
+        is set): `az storage container generate-sas ... --permissions cw`; or, for a policy SAS,
+        `az storage container policy update --container-name <c> --name <policy> --permissions cw`.
+    """,
+    controls=("21CFR11.10(c)", "21CFR11.10(d)", "EUAnnex11-7.1", "EUAnnex11-12.1"), permissions=SAS,
+)
+def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = effective_or_finding(azure_backup, needs="permissions")
+    if isinstance(effective, Finding):
+        return effective
+    perms = effective.permissions or ""
+    allow_append = azure_backup.config.allow_append
+    excess = analysis.excess_permissions(perms, allow_append)
+    allowed = ", ".join(sorted(analysis.allowed_permissions(allow_append)))
+    source = effective.source_of("permissions")
+    if excess:
+        return Finding.failed(f"The SAS ({source}) grants {', '.join(excess)} beyond the write set ({allowed}), so "
+                              f"anyone holding the vendor's copy can do more than add backups.",
+                              resource=azure_backup.resource, evidence=sas_evidence(effective))
+    return Finding.passed(f"The SAS ({source}) grants only sp={perms}, within the write set ({allowed}).",
+                          resource=azure_backup.resource, evidence=sas_evidence(effective))
+
+
+@check(
+    title="The backup SAS is valid over HTTPS only (spr=https)",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        Without spr=https the token and the records it carries may travel unencrypted; anyone on the path can
+        copy the SAS and replay it until it expires. Part 11 §11.30 asks for controls such as encryption on
+        open systems.
+    """,
+    remediation="""
+        Re-issue the SAS with `--https-only` (`az storage container generate-sas ... --https-only`; portal:
+        Allowed protocols = HTTPS only), and turn on "Secure transfer required" on the storage account.
+    """,
+    controls=("21CFR11.30", "EUAnnex11-12.1"), permissions=SAS,
+)
+def test_azure_sas_requires_https(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = effective_or_finding(azure_backup)
+    if isinstance(effective, Finding):
+        return effective
+    protocol = effective.token.protocol
+    if protocol is None:
+        return Finding.failed("The SAS has no spr field, so it is accepted over plain HTTP as well as HTTPS.",
+                              resource=azure_backup.resource, evidence=sas_evidence(effective))
+    if protocol != "https":
+        return Finding.failed(f"The SAS allows spr={protocol}, so it is accepted over plain HTTP.",
+                              resource=azure_backup.resource, evidence=sas_evidence(effective))
+    return Finding.passed("The SAS is signed for HTTPS only (spr=https).", resource=azure_backup.resource,
+                          evidence=sas_evidence(effective))
+
+
+@check(
+    title="The backup SAS has an expiry time",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        A SAS without an end date (possible when a stored access policy omits it) stays valid until the policy
+        is deleted or the key rotated: a leaked copy works forever.
+    """,
+    remediation="""
+        Set an expiry on the stored access policy (`az storage container policy update --container-name <c>
+        --name <policy> --expiry <date>`) or re-issue the SAS with `--expiry`.
+    """,
+    controls=("21CFR11.10(d)", "21CFR11.300", "EUAnnex11-12.1"), permissions=SAS,
+)
+def test_azure_sas_has_expiry(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = effective_or_finding(azure_backup, needs="expiry")
+    if isinstance(effective, Finding):
+        return effective
+    if effective.expiry is None:
+        return Finding.failed(f"Neither the SAS nor its stored access policy {effective.token.policy_id!r} sets an "
+                              f"expiry, so a leaked copy never stops working.", resource=azure_backup.resource,
+                              evidence=sas_evidence(effective))
+    return Finding.passed(f"The SAS expires on {when(effective.expiry)} (set by {effective.source_of('expiry')}).",
+                          resource=azure_backup.resource, evidence=sas_evidence(effective))
+
+
+def _expiry_or_finding(backup: AzureBackup) -> EffectiveSas | Finding:
+    effective = effective_or_finding(backup, needs="expiry")
+    if isinstance(effective, EffectiveSas) and effective.expiry is None:
+        return Finding.failed("The SAS has no expiry at all (see azure_sas_has_expiry).", resource=backup.resource,
+                              evidence=sas_evidence(effective))
+    return effective
+
+
+@check(
+    title="The backup SAS stays valid for at least sas_min_days_left more days",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        A SAS that expires quietly stops every backup write; the gap is found when the copy is needed, for
+        example the week of an inspection. Renewal has to happen well before the expiry date.
+    """,
+    remediation="""
+        Issue a new SAS (or extend the stored access policy's expiry with `az storage container policy update
+        --expiry <date>`), update the vendor's page and the `azure.sas_env` variable, and put the next renewal
+        date in the calendar.
+    """,
+    controls=("EUAnnex11-7.2", "EUAnnex11-16", "21CFR11.10(c)"), permissions=SAS,
+)
+def test_azure_sas_not_expiring_soon(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = _expiry_or_finding(azure_backup)
+    if isinstance(effective, Finding):
+        return effective
+    assert effective.expiry is not None
+    left = analysis.days(effective.expiry - datetime.now(UTC))
+    minimum = azure_backup.config.sas_min_days_left
+    evidence = sas_evidence(effective)
+    if left <= 0:
+        return Finding.failed(f"The SAS expired on {when(effective.expiry)} ({-left:.0f} days ago), so every backup "
+                              f"write is refused.", resource=azure_backup.resource, evidence=evidence)
+    if left < minimum:
+        return Finding.failed(f"The SAS expires on {when(effective.expiry)}, in {left:.1f} days, less than the "
+                              f"{minimum} days required (azure.sas_min_days_left); renew it now.",
+                              resource=azure_backup.resource, evidence=evidence)
+    return Finding.passed(f"The SAS expires on {when(effective.expiry)}, {left:.0f} days from now (at least "
+                          f"{minimum} required).", resource=azure_backup.resource, evidence=evidence)
+
+
+@check(
+    title="The backup SAS lifetime is at most max_sas_lifetime_days",
+    severity=Severity.MEDIUM, provider=Provider.AZURE,
+    rationale="""
+        A SAS is a bearer credential. The longer it lives, the longer a leaked copy works; Part 11 §11.300 asks
+        that identification codes and passwords are periodically checked, recalled or revised.
+    """,
+    remediation="""
+        Issue SASs that live at most `azure.max_sas_lifetime_days` (default 400) and renew them on a schedule;
+        set a SAS expiration policy on the account (`az storage account update --sas-expiration-period`).
+    """,
+    controls=("21CFR11.300", "21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
+)
+def test_azure_sas_lifetime_bounded(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = _expiry_or_finding(azure_backup)
+    if isinstance(effective, Finding):
+        return effective
+    assert effective.expiry is not None
+    now = datetime.now(UTC)
+    start = effective.start
+    origin = start if start is not None else now
+    lifetime = analysis.days(effective.expiry - origin)
+    limit = azure_backup.config.max_sas_lifetime_days
+    measured = (f"from its start {when(start)}" if start is not None
+                else "from now (the SAS has no start time, so its issue date is unknown)")
+    evidence = sas_evidence(effective)
+    if lifetime > limit:
+        return Finding.failed(f"The SAS is valid for {lifetime:.0f} days {measured}, more than the {limit} days "
+                              f"allowed (azure.max_sas_lifetime_days).", resource=azure_backup.resource,
+                              evidence=evidence)
+    return Finding.passed(f"The SAS is valid for {lifetime:.0f} days {measured}, within {limit} days.",
+                          resource=azure_backup.resource, evidence=evidence)
+
+
+@check(
+    title="How the backup SAS can be revoked is known (stored policy, delegation key or key rotation)",
+    severity=Severity.LOW, provider=Provider.AZURE,
+    rationale="""
+        When the vendor's copy leaks, the SAS must be stopped at once. A policy-bound SAS is revoked by deleting
+        its stored access policy; a user delegation SAS by revoking delegation keys; a plain account-key SAS only
+        by rotating the account key, which breaks every other client of that key.
+    """,
+    remediation="""
+        Prefer a SAS bound to a stored access policy (`az storage container policy create --container-name <c>
+        --name backup-writer --permissions cw --expiry <date>`, then `generate-sas --policy-name backup-writer`)
+        or a user delegation SAS (`--as-user --auth-mode login`), and write the revocation steps into the
+        backup procedure.
+    """,
+    controls=("21CFR11.300", "21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
+)
+def test_azure_sas_revocable(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = effective_or_finding(azure_backup)
+    if isinstance(effective, Finding):
+        return effective
+    method, how = analysis.revocation(effective)
+    suffix = ""
+    if effective.policy_state is PolicyState.MISSING:
+        suffix = " The policy is already absent, so this SAS is revoked now."
+    return Finding.passed(f"The SAS is revocable by {method}: {how}.{suffix}", resource=azure_backup.resource,
+                          evidence=sas_evidence(effective))

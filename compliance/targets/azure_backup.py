@@ -1,0 +1,159 @@
+"""One chain's Azure backup as the checks see it: the SAS, the probes, the posture — each read once.
+
+`AzureBackup` never stores the SAS: `token()` reads it from the chain's `sas_env` variable each time.
+Results are memoised per chain per process (per xdist worker), so the eighteen checks share one set of
+requests.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import AzureError
+from azure.storage.blob import ContainerClient
+
+from compliance.azure import management
+from compliance.azure.analysis import EffectiveSas, PolicyState, resolve
+from compliance.azure.posture import Posture, emulator_posture, from_container_properties
+from compliance.azure.probes import CLIENT_OPTIONS, ProbeResult, SasProber
+from compliance.azure.sas import SasFormatError, SasToken, parse_sas
+from compliance.config import AzureConfig
+from compliance.errors import ComplianceError
+from compliance.targets.azure_emulated import EmulatedAzure
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Why a derived input is missing (malformed SAS, management SDK missing...). One sentence."""
+
+    reason: str
+
+
+class AzureBackup:
+    def __init__(self, chain_id: str, config: AzureConfig, *, emulator: EmulatedAzure | None,
+                 write_probe_allowed: bool, verify: str | bool = True) -> None:
+        self.chain_id = chain_id
+        self.config = config
+        self.emulator = emulator
+        self.emulated = emulator is not None
+        self.account_url = emulator.account_url if emulator is not None else config.account_url.rstrip("/")
+        self.verify = emulator.verify if emulator is not None else verify
+        self.write_probe_allowed = write_probe_allowed or self.emulated
+        self._memo: dict[str, Any] = {}
+
+    def __repr__(self) -> str:  # never show anything token-like
+        return f"AzureBackup({self.chain_id!r}, {self.resource})"
+
+    @property
+    def resource(self) -> str:
+        return f"{self.account_url}/{self.config.container}"
+
+    @property
+    def target_name(self) -> str:
+        return "Azurite (embedded)" if self.emulated else "live Azure"
+
+    def token(self) -> str:
+        return os.environ.get(self.config.sas_env, "")
+
+    def _once(self, key: str, make: Any) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    # ---- static view ----
+
+    def sas(self) -> SasToken | Unavailable:
+        def make() -> SasToken | Unavailable:
+            token = self.token()
+            if not token:
+                return Unavailable(f"No SAS: environment variable {self.config.sas_env} is not set.")
+            try:
+                return parse_sas(token)
+            except SasFormatError as exc:
+                return Unavailable(f"The SAS in {self.config.sas_env} is malformed: {exc}")
+
+        result: SasToken | Unavailable = self._once("sas", make)
+        return result
+
+    def effective(self) -> EffectiveSas | Unavailable:
+        def make() -> EffectiveSas | Unavailable:
+            token = self.sas()
+            if isinstance(token, Unavailable):
+                return token
+            policies = None
+            if token.policy_id is not None and self.emulator is not None:
+                policies = self.emulator.stored_policies(self.config.container)
+            return resolve(token, policies)
+
+        result: EffectiveSas | Unavailable = self._once("effective", make)
+        return result
+
+    # ---- probes ----
+
+    def prober(self) -> SasProber:
+        return SasProber(self.account_url, self.config.container, self.token, verify=self.verify,
+                         canary_prefix=self.config.canary_prefix)
+
+    def probe(self, operation: str) -> ProbeResult | Unavailable:
+        """'write' | 'read' | 'delete' | 'list' | 'http' | 'anonymous list' | 'anonymous read'."""
+        def make() -> ProbeResult | Unavailable:
+            token = self.sas()
+            if operation.startswith("anonymous"):
+                return self._anonymous(operation)
+            if isinstance(token, Unavailable):
+                return Unavailable(f"Not probed: {token.reason}")
+            prober = self.prober()
+            if operation == "write":
+                if not self.write_probe_allowed:
+                    return Unavailable("The write path was not probed: live mode writes a canary blob only with "
+                                       "--azure-write-probe.")
+                return prober.write_canary()
+            if operation == "http":
+                if self.emulator is None:
+                    return Unavailable("live mode never sends the SAS over plain HTTP")
+                return prober.read_over(self.emulator.http_account_url())
+            return {"read": prober.read, "delete": prober.delete, "list": prober.list}[operation]()
+
+        result: ProbeResult | Unavailable = self._once(f"probe:{operation}", make)
+        return result
+
+    def _anonymous(self, operation: str) -> ProbeResult | Unavailable:
+        prober = self.prober()
+        if operation == "anonymous list":
+            return prober.anonymous_list()
+        canary = self.probe("write")
+        if isinstance(canary, Unavailable) or not canary.succeeded:
+            return Unavailable("no canary blob was written, so blob-level anonymous access could not be tried")
+        return prober.anonymous_read(canary.target)
+
+    # ---- posture ----
+
+    def posture(self) -> Posture | Unavailable:
+        return self._once("posture", self._read_posture)  # type: ignore[no-any-return]
+
+    def _read_posture(self) -> Posture | Unavailable:
+        if self.emulator is not None:
+            try:
+                props = self.emulator.container_admin(self.config.container).get_container_properties()
+            except AzureError as exc:
+                return Unavailable(f"Azurite container properties could not be read ({type(exc).__name__}).")
+            return emulator_posture(props)
+        if self.config.management is not None:
+            try:
+                return management.read_posture(self.config.management, self.config.container)
+            except ComplianceError as exc:
+                return Unavailable(str(exc))
+        try:
+            client = ContainerClient(self.account_url, self.config.container, credential=self.token(),
+                                     connection_verify=self.verify, **CLIENT_OPTIONS)
+            props = client.get_container_properties()
+        except (AzureError, ValueError):
+            return Posture()  # a write-only SAS cannot read container properties: everything unverifiable
+        return from_container_properties(props, "container properties read with the SAS")
+
+    @property
+    def policy_unreadable(self) -> bool:
+        effective = self.effective()
+        return isinstance(effective, EffectiveSas) and effective.policy_state is PolicyState.UNREADABLE
