@@ -35,7 +35,7 @@ SIGN_KEY_OPTION = "--sign-key"
 FINDING_KEY = pytest.StashKey[Finding]()
 PACKAGE_DIR = Path(compliance.__file__).resolve().parent
 
-FIXTURE_PLUGINS = ("compliance.fixtures", "compliance.chain.fixtures")
+FIXTURE_PLUGINS = ("compliance.fixtures", "compliance.chain.fixtures", "compliance.fixtures_azure")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
