@@ -82,8 +82,13 @@ def _scan(
             )
             if hit is statement._not_action:
                 continue
-            if statement._resource_set is not None and not statement.matches_resource(resource, context):
-                continue
+            resources = statement._resource_set
+            if resources is not None:
+                quick = statement.resources is not None and (
+                    resources.matches_everything or resource in resources.exact
+                )
+                if not quick and not statement.matches_resource(resource, context):
+                    continue
             grant: Grant | None = None
             if statement.principal is not None:
                 grant = principal_grant(statement.principal, caller)
@@ -123,6 +128,11 @@ def _gate(source: str, message: str, *, level: int | None = None, kind: PolicyKi
     return TraceEntry(Outcome.MISSING_ALLOW, source, policy_kind=kind, level=level, message=message)
 
 
+def _level(level: Sequence[PolicyDocument] | PolicyDocument) -> Sequence[PolicyDocument]:
+    """An organisation level given as a bare policy counts as a level of one policy."""
+    return (level,) if isinstance(level, PolicyDocument) else level
+
+
 def _what(request: Request) -> str:
     return f"{request.action} on {request.resource}"
 
@@ -142,23 +152,23 @@ def evaluate(
     caller = request.caller
     records: list[Record] = []
 
-    identity = _scan(identity_policies, request, records)
-    resource = _scan((resource_policy,) if resource_policy is not None else (), request, records,
-                     has_boundary=permission_boundary is not None)
-    boundary = _scan((permission_boundary,) if permission_boundary is not None else (), request, records)
-    session = _scan(session_policies, request, records)
+    identity = _scan(identity_policies, request, records) if identity_policies else _NOTHING
+    resource = (_NOTHING if resource_policy is None else
+                _scan((resource_policy,), request, records, has_boundary=permission_boundary is not None))
+    boundary = _NOTHING if permission_boundary is None else _scan((permission_boundary,), request, records)
+    session = _scan(session_policies, request, records) if session_policies else _NOTHING
     denies = identity[1] + resource[1] + boundary[1] + session[1]
 
     gates: list[TraceEntry] = []
     for number, level in enumerate(rcps if not caller.is_service_linked_role else (), start=1):
-        scan = _scan(level, request, records, number)
+        scan = _scan(_level(level), request, records, number)
         denies += scan[1]
         if not scan[0]:
             gates.append(_gate(f"RCP level {number}", f"No RCP at level {number} allows {_what(request)}.",
                                level=number, kind=PolicyKind.RCP))
     scp_applies = caller.is_iam and not caller.is_service_linked_role
     for number, level in enumerate(scps if scp_applies else (), start=1):
-        scan = _scan(level, request, records, number)
+        scan = _scan(_level(level), request, records, number)
         denies += scan[1]
         if not scan[0]:
             gates.append(_gate(f"SCP level {number}", f"No SCP at level {number} allows {_what(request)}.",

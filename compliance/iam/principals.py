@@ -82,6 +82,7 @@ class Principal:
         return {name: list(values) for name, values in self.items()}
 
 
+@lru_cache(maxsize=4096)
 def account_of_principal_value(value: str) -> str | None:
     """``123456789012`` or ``arn:aws:iam::123456789012:root`` → the account id, else None."""
     if _ACCOUNT_ID.fullmatch(value):
