@@ -55,7 +55,24 @@ def _matching_calls(permissions: Sequence[str], api_calls: Sequence[Mapping[str,
     return [c for c in api_calls if f"{c.get('service')}:{c.get('operation')}".lower() in wanted]
 
 
+_READABLE_KEYS = ("summary", "sentences", "steps", "explanation")
+
+
+def _readable(data: Mapping[str, Any]) -> str:
+    """The plain-words part of a trace (its summary and sentences), when it has one."""
+    parts: list[str] = []
+    for key in _READABLE_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            parts.append(f"<p>{esc(value)}</p>")
+        elif isinstance(value, list) and value and all(isinstance(s, str) for s in value):
+            parts.append("<ol>" + "".join(f"<li>{esc(s)}</li>" for s in value) + "</ol>")
+    return "".join(parts)
+
+
 def _render_data(kind: str, data: Any) -> str:
+    if isinstance(data, Mapping) and (readable := _readable(data)):
+        return readable + "<details><summary>Full record (JSON)</summary>" + pre_json(data) + "</details>"
     if isinstance(data, str):
         return f'<pre class="ecc-pre">{esc(data)}</pre>'
     if kind in ("decision_trace", "chain_trace") and isinstance(data, list) and all(isinstance(s, str) for s in data):

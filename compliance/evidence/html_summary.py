@@ -89,8 +89,10 @@ def _matrix(coverage: Sequence[Mapping[str, Any]]) -> str:
         listed = "<br>".join(
             f'{badge(c["status"])} <span class="ecc-mono">{esc(c["check"])}</span>' for c in checks
         ) or '<span class="ecc-note">no check of this suite addresses this requirement</span>'
+        ran = sum(1 for c in checks if c["status"] != NOT_RUN)
+        counted = f'<div class="ecc-note">{ran} of {len(checks)} checks ran</div>' if checks else ""
         rows.append(f'<tr><td class="ecc-req">{esc(req["clause"])}</td><td>{esc(req["title"])}</td>'
-                    f'<td>{badge(req["status"])}</td><td>{listed}</td></tr>')
+                    f'<td>{badge(req["status"])}{counted}</td><td>{listed}</td></tr>')
     head = "<tr><th>Requirement</th><th>Title</th><th>Worst status</th><th>Checks (status)</th></tr>"
     return f'<table class="ecc-table ecc-matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -116,7 +118,7 @@ def drift_html(drift: Mapping[str, Any] | None) -> str:
     base = drift["baseline"]
     parts = [f'<h2 id="ecc-drift">Changed since {esc(drift["since"])}</h2>',
              f'<p class="ecc-note">Baseline: <code>{esc(base["path"])}</code> (run of {esc(base["started"])}, '
-             f"suite {esc(base['suite_version'])}).</p>"]
+             f"suite {esc(base['suite_version'])}). {esc(drift.get('note') or '')}</p>"]
     if drift["status_changes"]:
         rows = ([f'<span class="ecc-mono">{esc(c["check"])}</span>', esc(c["chain"]), badge(c["before"]),
                  badge(c["after"]), esc(c["message"])] for c in drift["status_changes"])

@@ -1,0 +1,104 @@
+"""Helpers for the evidence tests: real `pytest compliance/` runs through pytester, and report parsing.
+
+Runs select the AWS checks (`-k aws`) so no Azurite is started; each run costs a few seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import compliance
+from compliance.targets.deployment import reference_deployment_path
+
+COMPLIANCE_DIR = Path(compliance.__file__).resolve().parent
+EXTERNAL_ID = "ext-id-evidence-7c1e9a4d"
+ROLE_ARN_CHECK = "aws_configured_role_arn_matches_role"
+_BLOB = re.compile(r'data-jsonblob="([^"]*)"')
+
+
+def reference_deployment() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(reference_deployment_path().read_text(encoding="utf-8"))
+    return data
+
+
+def export_role(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The customer's export role in a deployment dict (the one the reference chain names)."""
+    for account in deployment["aws"]["accounts"].values():
+        for role in account.get("roles", []):
+            if role["name"] == "QualioExportRole":
+                return role
+    raise AssertionError("the reference deployment has no QualioExportRole")
+
+
+def failing_deployment() -> dict[str, Any]:
+    """The reference deployment with the role moved to another path and no ExternalId condition."""
+    deployment = copy.deepcopy(reference_deployment())
+    role = export_role(deployment)
+    role["path"] = "/exports/"
+    role["trust_policy"]["Statement"][0].pop("Condition")
+    return deployment
+
+
+@dataclass
+class Run:
+    result: pytest.RunResult
+    run_dir: Path
+
+    @property
+    def html(self) -> str:
+        return (self.run_dir / "evidence.html").read_text(encoding="utf-8")
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.run_dir / "evidence.json").read_text(encoding="utf-8"))
+        return data
+
+    @property
+    def blob(self) -> dict[str, Any]:
+        """pytest-html's data-jsonblob (what its JavaScript renders the results table from)."""
+        match = _BLOB.search(self.html)
+        assert match is not None, "no data-jsonblob in the report"
+        data: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+        return data
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """The blob's test rows by check id (first parametrisation)."""
+        out: dict[str, dict[str, Any]] = {}
+        for nodeid, entries in self.blob["tests"].items():
+            check_id = nodeid.split("::")[-1].split("[")[0].removeprefix("test_")
+            out.setdefault(check_id, entries[-1])
+        return out
+
+
+RunSuite = Callable[..., Run]
+
+
+@pytest.fixture
+def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> RunSuite:
+    """Run `pytest compliance/ -k aws` in-process; `deployment=` writes a deployment dict first."""
+    monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
+    counter = iter(range(1000))
+
+    def run(*args: str, deployment: dict[str, Any] | None = None, select: str = "aws") -> Run:
+        n = next(counter)
+        evidence = pytester.path / f"evidence-{n}"
+        extra = list(args)
+        if deployment is not None:
+            path = pytester.path / f"deployment-{n}.json"
+            path.write_text(json.dumps(deployment), encoding="utf-8")
+            extra += ["--deployment", str(path)]
+        result = pytester.runpytest(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-k", select, *extra)
+        latest = evidence / "LATEST"
+        assert latest.is_file(), result.stdout.str() + result.stderr.str()
+        return Run(result, evidence / latest.read_text(encoding="utf-8").strip())
+
+    return run
