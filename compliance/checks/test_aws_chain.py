@@ -1,0 +1,54 @@
+"""The whole chain in one decision: vendor → AssumeRole → PutObject → KMS, one line per gate."""
+
+from __future__ import annotations
+
+from compliance.chain import permissions as perms
+from compliance.chain.evidence import EvidenceKit
+from compliance.chain.explain import cause
+from compliance.chain.gates import first_denied
+from compliance.chain.intended import intended_gates
+from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips
+from compliance.chain.view import ChainView
+from compliance.model import Finding, Provider, Severity
+from compliance.registry import check
+
+
+@check(
+    title="The vendor's export is allowed end to end: AssumeRole, PutObject under the prefix, and the bucket key",
+    severity=Severity.CRITICAL,
+    provider=Provider.AWS,
+    rationale="""
+        One IAM edit anywhere silently stops the exports. The walkthrough's "Verify Configuration passes, so role
+        assumption works" proves only the first gate. This check evaluates every gate the way AWS does: the trust
+        policy for the vendor's AssumeRole (and TagSession), then the session's identity policies within the
+        permissions boundary and every SCP level, then the bucket policy, then the key policy for the data key.
+    """,
+    remediation="""
+        Fix the gate named in the failure; its own check (trust, role, bucket or key) carries the exact policy JSON.
+    """,
+    controls=("21CFR11.10(a)", "21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-5", "EUAnnex11-4"),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY),
+)
+def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
+    chain = chain_view.chain
+    kit = EvidenceKit(chain_view)
+    if chain.external_id() is None:
+        return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
+    assumptions = [VENDOR_POLICY_ASSUMPTION]
+    for ip in evaluation_ips(chain):
+        gates = intended_gates(chain_view, ip=ip)
+        broken = first_denied(gates)
+        if broken is None:
+            continue
+        step, gate = broken
+        evidence = (kit.chain(gates, assumptions), kit.decision(gate.title, gate.evaluation), *kit.proposals())
+        assumed = all(g.allowed for g in gates if "sts:AssumeRole" in g.title)
+        verify = (" AssumeRole itself is allowed (all that the vendor's 'Verify Configuration' proves), but the "
+                  "write path is not." if assumed and step > 1 else "")
+        return Finding.failed(kit.text(f"The export breaks at step {step} of {len(gates)} ({gate.title}): "
+                                       f"{cause(gate.evaluation)}.{verify}"),
+                              resource=chain.aws.role_arn, evidence=evidence)
+    gates = intended_gates(chain_view)
+    return Finding.passed(f"All {len(gates)} gates allow the export: "
+                          + "; ".join(g.evaluation.request.action for g in gates) + ".",
+                          resource=chain.aws.role_arn, evidence=(kit.chain(gates, assumptions), *kit.proposals()))
