@@ -100,6 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if _is_compliance_run(config):
             from compliance.evidence.rundir import prepare_run_dir
 
+            if getattr(config.option, "dist", "no") == "load":
+                config.option.dist = "loadgroup"  # keep each chain's checks (and its snapshot read) on one worker
+
             prepare_run_dir(config, state)
 
 
