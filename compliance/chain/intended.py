@@ -61,11 +61,11 @@ def kms_requests(view: ChainView, session_tags: Mapping[str, str] | None = None)
             for action in ("kms:GenerateDataKey", "kms:Decrypt")]
 
 
-def intended_gates(view: ChainView, *, ip: str | None = None,
-                   session_tags: Mapping[str, str] | None = None) -> list[Gate]:
+def intended_gates(view: ChainView, *, ip: str | None = None, session_tags: Mapping[str, str] | None = None,
+                   key: str | None = None, evaluator: ChainEvaluator | None = None) -> list[Gate]:
     """Every gate of one export, evaluated with the positive evaluator (unreadable SCPs raise)."""
     chain = view.chain
-    evaluator = ChainEvaluator(view, positive=True)
+    evaluator = evaluator or ChainEvaluator(view, positive=True)
     role = view.role()
     tags = chain.vendor.session_tags if session_tags is None else session_tags
     ip = ip or evaluation_ips(chain)[0]
@@ -77,7 +77,7 @@ def intended_gates(view: ChainView, *, ip: str | None = None,
                                  tags=tags, action=action)
         gates.append(Gate(f"{vendor.label} calls {action} on {role.arn} from {ip}",
                           "role trust policy; vendor identity policy assumed", evaluator.trust(request)))
-    put = intended_put(view, evaluator, ip=ip, session_tags=tags)
+    put = intended_put(view, evaluator, key=key, ip=ip, session_tags=tags)
     gates.append(Gate(f"the role session calls s3:PutObject on {put.request.resource}",
                       "role identity policies ∩ permissions boundary ∩ SCPs, then the bucket policy", put))
     for request in kms_requests(view, tags):

@@ -1,0 +1,263 @@
+"""Hypothesis strategies for the chain's negative space (must be denied) and positive space (must be allowed).
+
+Values are drawn from the user's own policies as well as at random: every account id, principal and
+condition value found in the trust, role, bucket and key policies is fed back in, so a hole that needs
+one specific value (an Allow for "*" under `aws:Referer = X`) is found within a few examples.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from compliance.chain.requests import (
+    Caller,
+    assume_request,
+    object_arn,
+    principal_caller,
+    put_context,
+    session_caller,
+    vendor_caller,
+)
+from compliance.chain.view import ChainView, SourcedPolicy
+from compliance.iam import PolicyDocument, Request
+
+ACCOUNT_RE = re.compile(r"\b\d{12}\b")
+KEY_ALPHABET = string.ascii_letters + string.digits + "!-_.*'()/ "
+NAME_ALPHABET = string.ascii_letters + string.digits + "+=,.@_-"
+# Context keys a caller cannot choose: AWS sets them from who and where the caller really is.
+NOT_ATTACKER_CONTROLLED = frozenset({
+    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
+    "aws:principaltype", "aws:principalisawsservice", "aws:principalservicename", "aws:userid", "aws:username",
+    "aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip", "aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
+    "aws:sourceorgpaths", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast", "aws:viaawsservice",
+    "kms:calleraccount", "kms:viaservice", "aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths",
+})
+SESSION_ACTIONS = (
+    "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+    "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning",
+    "s3:ListBucket", "s3:ListAllMyBuckets", "s3:PutObjectTagging", "s3:RestoreObject", "s3:DeleteBucket",
+    "s3:PutBucketAcl", "s3:PutEncryptionConfiguration", "s3:PutReplicationConfiguration",
+    "iam:PassRole", "iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy",
+    "iam:CreateAccessKey", "sts:AssumeRole", "sts:TagSession", "kms:Encrypt", "kms:ScheduleKeyDeletion",
+    "kms:PutKeyPolicy", "kms:DisableKey", "kms:CreateGrant", "kms:ReEncryptFrom", "organizations:LeaveOrganization",
+    "ec2:RunInstances", "lambda:InvokeFunction", "cloudtrail:StopLogging", "logs:DeleteLogGroup",
+)
+STRANGER_ACTIONS = (
+    "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl",
+    "s3:PutObjectRetention", "s3:BypassGovernanceRetention", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+    "s3:PutBucketObjectLockConfiguration", "s3:ListBucket", "s3:GetBucketPolicy", "s3:PutBucketVersioning",
+)
+BUCKET_ACTIONS = frozenset({"s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:putbucketobjectlockconfiguration",
+                            "s3:listbucket", "s3:getbucketpolicy", "s3:putbucketversioning", "s3:deletebucket",
+                            "s3:putlifecycleconfiguration", "s3:putbucketacl", "s3:putencryptionconfiguration",
+                            "s3:putreplicationconfiguration"})
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One generated request and how to judge it."""
+
+    family: str
+    request: Request
+    judge: str
+    """"trust-vendor", "trust-other", "session" or "stranger": which policies decide (see ChainEvaluator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Harvest:
+    """Values found in the chain's own policies."""
+
+    accounts: tuple[str, ...]
+    principals: tuple[str, ...]
+    conditions: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def harvest(policies: list[SourcedPolicy | None]) -> Harvest:
+    accounts: set[str] = set()
+    principals: set[str] = set()
+    conditions: dict[str, set[str]] = {}
+    for sourced in policies:
+        if sourced is None:
+            continue
+        document: PolicyDocument = sourced.document
+        for statement in document.statements:
+            for element in (statement.principal, statement.not_principal):
+                if element is not None:
+                    for value in element.aws:
+                        if value != "*":
+                            principals.add(value)
+                        accounts.update(ACCOUNT_RE.findall(value))
+            for condition in statement.conditions:
+                conditions.setdefault(condition.key, set()).update(condition.values)
+                for value in condition.values:
+                    accounts.update(ACCOUNT_RE.findall(value))
+    return Harvest(tuple(sorted(accounts)), tuple(sorted(principals)),
+                   tuple((k, tuple(sorted(v))) for k, v in sorted(conditions.items())))
+
+
+def _accounts(h: Harvest, *, exclude: tuple[str, ...] = ()) -> st.SearchStrategy[str]:
+    known = [a for a in (*h.accounts, "444455556666", "123456789012") if a not in exclude]
+    random = st.text("0123456789", min_size=12, max_size=12).filter(lambda a: a not in exclude)
+    return st.sampled_from(known) | random if known else random
+
+
+def other_principals(view: ChainView, h: Harvest, *, include_vendor: bool = False,
+                     include_own_root: bool = True) -> st.SearchStrategy[Caller]:
+    """Any principal but the role (and the vendor's, unless included): harvested ARNs, roots, roles, users,
+    anonymous callers and services. The customer's own root user has every permission in its account unless
+    explicitly denied, so it is left out where only a resource policy is judged (`include_own_root=False`)."""
+    chain = view.chain
+    vendor = chain.vendor.principal
+    role_arn = view.role().arn
+    names = st.sampled_from(["ExportService", "Admin", "OrganizationAccountAccessRole", "attacker"]) | st.text(
+        NAME_ALPHABET, min_size=1, max_size=8)
+    accounts = _accounts(h) | st.sampled_from([chain.vendor.account, chain.aws.account])
+
+    def build(kind: str, account: str, name: str) -> str:
+        return {"root": f"arn:aws:iam::{account}:root", "role": f"arn:aws:iam::{account}:role/{name}",
+                "user": f"arn:aws:iam::{account}:user/{name}"}[kind]
+
+    generated = st.builds(build, st.sampled_from(["root", "role", "user"]), accounts,
+                          names | st.just(vendor.rsplit("/", 1)[-1]))
+    harvested = st.sampled_from(list(h.principals)) if h.principals else st.nothing()
+    special = st.sampled_from(["*", "lambda.amazonaws.com", "ec2.amazonaws.com", "s3.amazonaws.com"])
+    excluded = (role_arn,) if include_vendor else (vendor, role_arn)
+    if not include_own_root:
+        excluded = (*excluded, f"arn:aws:iam::{chain.aws.account}:root", chain.aws.account)
+    arns = (generated | harvested | special).filter(lambda p: p not in excluded)
+    return arns.map(lambda p: principal_caller(p, f"principal {p}"))
+
+
+def attacker_context(h: Harvest) -> st.SearchStrategy[dict[str, str | tuple[str, ...]]]:
+    """Context keys a caller controls, with values taken from the policies' own conditions or made up."""
+    pairs = [(k, v) for k, v in h.conditions if k.lower() not in NOT_ATTACKER_CONTROLLED]
+    common = ["aws:UserAgent", "aws:Referer", "s3:x-amz-acl", "s3:x-amz-server-side-encryption",
+              "aws:SecureTransport", "aws:SourceIp", "s3:prefix"]
+    keys = [*(k for k, _ in pairs), *common]
+    values_by_key = dict(pairs)
+
+    def value_for(key: str) -> st.SearchStrategy[str]:
+        if key.lower() == "aws:sourceip":
+            return st.ip_addresses(v=4).map(str)
+        known = [*values_by_key.get(key, ()), "true", "false", "bucket-owner-full-control", "aws:kms"]
+        return st.sampled_from(known) | st.text(string.printable.strip(), max_size=12)
+
+    entry = st.sampled_from(keys).flatmap(lambda k: value_for(k).map(lambda v: (k, v)))
+    return st.lists(entry, max_size=4).map(dict)
+
+
+def _key_outside(prefix: str) -> st.SearchStrategy[str]:
+    return st.text(KEY_ALPHABET, min_size=1, max_size=40).filter(lambda k: not k.startswith(prefix))
+
+
+def _key_inside(prefix: str) -> st.SearchStrategy[str]:
+    return st.text(KEY_ALPHABET, min_size=1, max_size=40).map(lambda k: prefix + k)
+
+
+def negative_probes(view: ChainView, h: Harvest) -> list[tuple[str, st.SearchStrategy[Probe]]]:
+    """Families of requests that must all be denied."""
+    chain = view.chain
+    role = view.role()
+    bucket = view.bucket()
+    encryption = bucket.encryption.require()
+    key = view.kms_key()
+    external_id = chain.external_id()
+    tags = chain.vendor.session_tags
+    prefix = chain.aws.prefix
+    session = session_caller(chain, role)
+    ips = st.ip_addresses(v=4).map(str)
+    families: list[tuple[str, st.SearchStrategy[Probe]]] = []
+
+    def assume(caller: Caller, ext: str | None, ip: str, family: str, judge: str) -> Probe:
+        return Probe(family, assume_request(chain, role.arn, caller=caller, external_id=ext, source_ip=ip,
+                                            tags=tags), judge)
+
+    families.append(("another principal assumes the role (with the right ExternalId)", st.builds(
+        lambda c, ip: assume(c, external_id, ip, "another principal assumes the role", "trust-other"),
+        other_principals(view, h), ips)))
+    if external_id:
+        variants = st.sampled_from([external_id.swapcase(), external_id[:-1], external_id + "x", "",
+                                    external_id.upper(), external_id.lower()])
+        wrong = (variants | st.text(NAME_ALPHABET + ":/", max_size=40)).filter(lambda e: e != external_id)
+        families.append(("the vendor assumes the role with a wrong or missing ExternalId", st.builds(
+            lambda e, ip: assume(vendor_caller(chain), e, ip, "the vendor with a wrong or missing ExternalId",
+                                 "trust-vendor"), st.none() | wrong, ips)))
+    nets = [ipaddress.ip_network(c, strict=False) for c in chain.vendor.source_ips]
+    trust_has_ip = any(c.key.lower() == "aws:sourceip" for s in view.trust().document.statements
+                       for c in s.conditions)
+    if nets and trust_has_ip and external_id:
+        outside = ips.filter(lambda a: not any(ipaddress.ip_address(a) in n for n in nets if n.version == 4))
+        families.append(("the vendor from an address outside its published ranges", outside.map(
+            lambda ip: assume(vendor_caller(chain), external_id, ip, "the vendor from an unpublished address",
+                              "trust-vendor"))))
+
+    def session_probe(action: str, bucket_name: str, object_key: str, secure: bool, family: str) -> Probe:
+        context = put_context(chain, encryption, key.arn if key else None, secure=secure)
+        resource = (f"arn:aws:s3:::{bucket_name}" if action.lower() in BUCKET_ACTIONS
+                    else object_arn(bucket_name, object_key))
+        owner = chain.aws.account if bucket_name == chain.aws.bucket else None
+        return Probe(family, Request(session.arn, session.account, action, resource, owner,
+                                     {**session.context, **context}), "session")
+
+    families.append(("the role session writes outside the prefix", _key_outside(prefix).map(
+        lambda k: session_probe("s3:PutObject", chain.aws.bucket, k, True, "a write outside the prefix"))))
+    tails = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=10)
+    stems = st.sampled_from([chain.aws.bucket, "company-", "audit-", "logs-"])
+    other_buckets = st.builds(lambda stem, tail: f"{stem}{tail}", stems, tails).filter(lambda b: b != chain.aws.bucket)
+    families.append(("the role session writes to another bucket", st.builds(
+        lambda b, k: session_probe("s3:PutObject", b, k, True, "a write to another bucket"),
+        other_buckets, _key_inside(prefix))))
+    families.append(("the role session writes without TLS", _key_inside(prefix).map(
+        lambda k: session_probe("s3:PutObject", chain.aws.bucket, k, False, "a write with aws:SecureTransport=false"))))
+    random_actions = st.builds(lambda s, v: f"{s}:{v}", st.sampled_from(["s3", "iam", "sts", "kms", "ec2", "logs"]),
+                               st.text(string.ascii_letters, min_size=1, max_size=16))
+    actions = (st.sampled_from(SESSION_ACTIONS) | random_actions).filter(
+        lambda a: a.lower() not in ("s3:putobject", "kms:generatedatakey", "kms:decrypt"))
+
+    def any_action(action: str, where: str, object_key: str) -> Probe:
+        if action.lower().startswith("kms:") and key is not None and where == "key":
+            request = Request(session.arn, session.account, action, key.arn, chain.aws.account,
+                              {**session.context, "aws:SecureTransport": "true"})
+            return Probe("another action on the bucket key", request, "session")
+        if action.lower().startswith(("iam:", "sts:")) and where != "bucket":
+            resource = f"arn:aws:iam::{chain.aws.account}:role/{'AdminRole' if where == 'key' else role.name}"
+            request = Request(session.arn, session.account, action, resource, chain.aws.account,
+                              {**session.context, "aws:SecureTransport": "true"})
+            return Probe("an IAM/STS action", request, "session")
+        return session_probe(action, chain.aws.bucket, object_key, True, "an action beyond s3:PutObject")
+
+    families.append(("the role session calls anything else", st.builds(
+        any_action, actions, st.sampled_from(["bucket", "key", "iam"]), _key_inside(prefix))))
+
+    def stranger(caller: Caller, action: str, object_key: str, context: dict[str, Any]) -> Probe:
+        resource = (f"arn:aws:s3:::{chain.aws.bucket}" if action.lower() in BUCKET_ACTIONS
+                    else object_arn(chain.aws.bucket, object_key))
+        return Probe("another principal on the bucket", Request(caller.arn, caller.account, action, resource,
+                                                                chain.aws.account, {**context, **caller.context}),
+                     "stranger")
+
+    families.append(("another principal reads, writes or administers the bucket", st.builds(
+        stranger, other_principals(view, h, include_vendor=True, include_own_root=False),
+        st.sampled_from(STRANGER_ACTIONS),
+        _key_inside(prefix) | _key_outside(prefix), attacker_context(h))))
+    return families
+
+
+def positive_examples(view: ChainView) -> st.SearchStrategy[tuple[str, str | None, dict[str, str]]]:
+    """(object key under the prefix, vendor source IP or None, session tag values for the configured keys)."""
+    chain = view.chain
+    nets = [ipaddress.ip_network(c, strict=False) for c in chain.vendor.source_ips]
+    ips: st.SearchStrategy[str | None] = (
+        st.sampled_from(nets).flatmap(lambda n: st.ip_addresses(network=n).map(str)) if nets else st.none())
+    tag_values = st.fixed_dictionaries({k: st.text(string.ascii_letters + string.digits + "@._-", min_size=1,
+                                                   max_size=40) | st.just(v)
+                                        for k, v in chain.vendor.session_tags.items()})
+    return st.tuples(_key_inside(chain.aws.prefix), ips, tag_values)
+

@@ -1,0 +1,160 @@
+"""The negative and positive space of the chain, fuzzed with Hypothesis against the account's own policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from compliance.chain import permissions as perms
+from compliance.chain.evaluator import ChainEvaluator
+from compliance.chain.evidence import EvidenceKit
+from compliance.chain.explain import cause
+from compliance.chain.fuzz import Counterexample, find_counterexample, fuzz_seed, reproduce_hint
+from compliance.chain.gates import first_denied
+from compliance.chain.intended import intended_gates
+from compliance.chain.requests import OTHER_PRINCIPAL_ASSUMPTION, VENDOR_POLICY_ASSUMPTION, evaluation_ips
+from compliance.chain.strategies import Probe, harvest, negative_probes, positive_examples
+from compliance.chain.view import ChainView
+from compliance.iam import Evaluation, evaluate
+from compliance.model import Finding, Provider, Severity
+from compliance.registry import check
+
+FUZZ_READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY)
+
+
+def _judge(evaluator: ChainEvaluator, probe: Probe) -> Evaluation:
+    request = probe.request
+    if probe.judge == "trust-vendor":
+        return evaluator.trust(request)
+    if probe.judge == "trust-other":
+        return evaluator.trust(request, vendor=False)
+    if probe.judge == "session":
+        if request.resource == getattr(evaluator.view.kms_key(), "arn", None):
+            return evaluator.kms(request)
+        return evaluator.put(request)
+    bucket_policy = evaluator.view.bucket_policy()
+    same_account = request.caller.account == evaluator.view.chain.aws.account
+    identity = () if same_account else (evaluator.worst_case_policy,)
+    return evaluate(request, identity_policies=identity,
+                    resource_policy=bucket_policy.document if bucket_policy else None)
+
+
+@check(
+    title="Fuzzing finds no request outside the intended export that the policies allow",
+    severity=Severity.CRITICAL,
+    provider=Provider.AWS,
+    rationale="""
+        Hand-picked negative cases miss holes. Hypothesis draws other principals (other accounts, the vendor's other
+        roles, the customer's roles, anonymous callers, services, and every principal and account named in the
+        policies), wrong ExternalIds, other actions, keys outside the prefix, other buckets, unpublished source
+        addresses and plain-HTTP requests, with attacker-controlled context values taken from the policies' own
+        conditions, and evaluates each against the account's real trust, role, boundary, SCP, bucket and key
+        policies. Any allowed request is reported as the concrete (redacted) request with the seed to reproduce it.
+    """,
+    remediation="""
+        Remove or narrow the statement that allowed the counterexample (named in the finding); for a bucket-policy
+        Allow to "*" use an exact principal ARN instead of a condition the caller controls.
+    """,
+    controls=("21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-12.1", "EUAnnex11-4"),
+    permissions=FUZZ_READS,
+)
+def test_aws_fuzz_unintended_requests_denied(chain_view: ChainView, fuzz_budget: int) -> Finding:
+    chain = chain_view.chain
+    kit = EvidenceKit(chain_view)
+    evaluator = ChainEvaluator(chain_view, positive=False)
+    policies = [chain_view.trust(), *chain_view.identity_policies(), chain_view.boundary(),
+                chain_view.bucket_policy(), chain_view.key_policy()]
+    found = harvest(policies)
+    seed = fuzz_seed()
+    families = negative_probes(chain_view, found)
+
+    def problem(probe: Probe) -> str | None:
+        evaluation = _judge(evaluator, probe)
+        if evaluation.allowed():
+            statements = ", ".join(f"{e.source} {e.statement}" for e in evaluation.deciding_statements())
+            return statements or "allowed"
+        return None
+
+    tried: list[str] = []
+    for label, strategy in families:
+        tried.append(label)
+        hit: Counterexample[Probe] | None = find_counterexample(strategy, problem, examples=fuzz_budget, seed=seed)
+        if hit is None:
+            continue
+        probe = hit.example
+        evaluation = _judge(evaluator, probe)
+        request = probe.request
+        record: dict[str, Any] = {"family": label, "request": request.to_json(), "allowed_by": hit.problem,
+                                  "seed": seed, "examples": fuzz_budget,
+                                  "reproduce": reproduce_hint(seed, fuzz_budget, "aws_fuzz_unintended_requests_denied")}
+        return Finding.failed(kit.text(
+            f"Fuzzing found an allowed request that should be denied ({probe.family}): {request.principal} "
+            f"{request.action} on {request.resource}, allowed by {hit.problem} (seed {seed})."),
+            resource=chain.aws.bucket,
+            evidence=(kit.counterexample("Counterexample (redacted)", record), kit.decision("Its decision", evaluation),
+                      kit.note("Assumptions", [OTHER_PRINCIPAL_ASSUMPTION, VENDOR_POLICY_ASSUMPTION,
+                                               "SCPs left out when unreadable (they only deny)"]),
+                      *kit.proposals()))
+    run = {"seed": seed, "examples_per_family": fuzz_budget, "families": tried, "harvested_accounts": found.accounts,
+           "harvested_condition_keys": [k for k, _ in found.conditions],
+           "reproduce": reproduce_hint(seed, fuzz_budget, "aws_fuzz_unintended_requests_denied")}
+    return Finding.passed(f"{len(families)} families x {fuzz_budget} generated requests outside the intended export "
+                          f"were all denied (seed {seed}).", resource=chain.aws.bucket,
+                          evidence=(kit.note("Fuzzing run", run), *kit.proposals()))
+
+
+@check(
+    title="Fuzzing finds no intended export that the policies deny",
+    severity=Severity.HIGH,
+    provider=Provider.AWS,
+    rationale="""
+        The vendor writes many object keys under the prefix, for many SSO users, from any of its published
+        addresses. Hypothesis draws object keys under the prefix, source addresses within vendor.source_ips and
+        session-tag values, and evaluates every gate of the export; a denial is reported as the concrete request.
+    """,
+    remediation="""
+        Widen the statement that denied the example to the whole prefix ("Resource": "arn:aws:s3:::BUCKET/PREFIX*"),
+        all published vendor CIDRs, and any value of the session tags.
+    """,
+    controls=("21CFR11.10(a)", "EUAnnex11-5", "EUAnnex11-4"),
+    permissions=FUZZ_READS,
+)
+def test_aws_fuzz_intended_requests_allowed(chain_view: ChainView, fuzz_budget: int) -> Finding:
+    chain = chain_view.chain
+    kit = EvidenceKit(chain_view)
+    if chain.external_id() is None:
+        return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
+    evaluator = ChainEvaluator(chain_view, positive=True)
+    evaluator.scps  # noqa: B018 - unreadable SCPs must be an ERROR before anything is generated
+    seed = fuzz_seed()
+    default_ip = evaluation_ips(chain)[0]
+
+    def problem(example: tuple[str, str | None, dict[str, str]]) -> str | None:
+        key, ip, tags = example
+        gates = intended_gates(chain_view, ip=ip or default_ip, session_tags=tags, key=key, evaluator=evaluator)
+        broken = first_denied(gates)
+        if broken is None:
+            return None
+        step, gate = broken
+        return f"step {step} ({gate.evaluation.request.action}): {cause(gate.evaluation)}"
+
+    strategy: st.SearchStrategy[tuple[str, str | None, dict[str, str]]] = positive_examples(chain_view)
+    hit = find_counterexample(strategy, problem, examples=fuzz_budget, seed=seed)
+    if hit is not None:
+        key, ip, tags = hit.example
+        gates = intended_gates(chain_view, ip=ip or default_ip, session_tags=tags, key=key, evaluator=evaluator)
+        record = {"object_key": key, "source_ip": ip or default_ip, "session_tag_keys": sorted(tags),
+                  "seed": seed, "examples": fuzz_budget,
+                  "reproduce": reproduce_hint(seed, fuzz_budget, "aws_fuzz_intended_requests_allowed")}
+        return Finding.failed(kit.text(
+            f"Fuzzing found an intended export that is denied (key {key!r} from {ip or default_ip}): {hit.problem} "
+            f"(seed {seed})."), resource=chain.aws.bucket,
+            evidence=(kit.counterexample("Denied intended export", record),
+                      kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]), *kit.proposals()))
+    return Finding.passed(f"{fuzz_budget} generated exports (keys under {chain.aws.prefix}, vendor addresses, session "
+                          f"tag values) were all allowed end to end (seed {seed}).", resource=chain.aws.bucket,
+                          evidence=(kit.note("Fuzzing run", {"seed": seed, "examples": fuzz_budget, "reproduce":
+                                                             reproduce_hint(seed, fuzz_budget,
+                                                                            "aws_fuzz_intended_requests_allowed")}),
+                                    *kit.proposals()))
