@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from compliance.azure.logredact import redacted_http_logs
 from compliance.config import Chain
 from compliance.errors import ConfigError, EmulatorError
 from compliance.state import RunState
@@ -48,8 +49,15 @@ def azure_emulator(compliance_run: RunState) -> Iterator[EmulatedAzure | None]:
         emulator.stop()
 
 
+@pytest.fixture(scope="session")
+def azure_log_redaction(compliance_run: RunState) -> Iterator[None]:
+    """HTTP libraries log request URLs (with the SAS) at DEBUG; redact them while the checks run."""
+    with redacted_http_logs(compliance_run.redactor):
+        yield
+
+
 @pytest.fixture
-def azure_backup(chain: Chain | None, compliance_run: RunState,
+def azure_backup(chain: Chain | None, compliance_run: RunState, azure_log_redaction: None,
                  azure_emulator: EmulatedAzure | None) -> AzureBackup | None:
     """The chain's Azure backup (shared by all its checks in this process), or None without [azure]."""
     if chain is None or chain.azure is None:
