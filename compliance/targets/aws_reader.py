@@ -268,6 +268,9 @@ class AwsReader:
 
     @staticmethod
     def _scp_path(org: Any, account: str) -> tuple[ScpLevel, ...]:
+        # No organization → AWSOrganizationsNotInUseException (a documented absence). Asked first because
+        # moto answers ListParents for an account outside any organization with AccountNotFoundException.
+        org.describe_organization()
         path: list[tuple[str, str, str]] = [(account, "ACCOUNT", account)]
         child = account
         while True:

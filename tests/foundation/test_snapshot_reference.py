@@ -148,7 +148,8 @@ def test_api_calls_are_logged_and_all_reads(snapshot: AwsSnapshot) -> None:
                 ("s3", "GetBucketEncryption"), ("kms", "DescribeKey"), ("kms", "GetKeyPolicy"),
                 ("s3", "GetBucketVersioning"), ("s3", "GetObjectLockConfiguration"), ("s3", "GetBucketLogging"),
                 ("s3", "GetBucketReplication"), ("s3", "ListObjectsV2"), ("s3control", "GetPublicAccessBlock"),
-                ("organizations", "ListParents"), ("organizations", "DescribeOrganizationalUnit"),
+                ("organizations", "DescribeOrganization"), ("organizations", "ListParents"),
+                ("organizations", "DescribeOrganizationalUnit"),
                 ("organizations", "ListPoliciesForTarget"), ("organizations", "DescribePolicy")}
     assert ops == expected
     assert all(is_read_operation(c.operation) for c in snapshot.api_calls)
