@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -38,13 +38,15 @@ STARTUP_TIMEOUT_S = 20.0
 _PR_SET_PDEATHSIG = 1
 
 
-def find_azurite_blob() -> Path:
+def find_azurite_blob(roots: Iterable[Path] | None = None) -> Path:
     """The `azurite-blob` launcher: node_modules/.bin above the package or the working dir, then PATH."""
     if shutil.which("node") is None:
         raise EmulatorError(f"Node.js is not installed (no `node` on PATH); Azurite needs it: install Node.js, "
                             f"then {INSTALL_HINT}")
-    here = Path(__file__).resolve()
-    for base in (*here.parents, Path.cwd(), *Path.cwd().parents):
+    if roots is None:
+        here = Path(__file__).resolve()
+        roots = (*here.parents, Path.cwd(), *Path.cwd().parents)
+    for base in roots:
         candidate = base / "node_modules" / ".bin" / "azurite-blob"
         if candidate.exists():
             return candidate

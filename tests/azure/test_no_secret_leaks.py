@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from azure_helpers import make_account_sas, make_sas, run_azure, signature_of, tamper, write_chains
 
-FLAWED = {
+FLAWED: dict[str, Callable[[], str]] = {
     "reference": make_sas,
     "read-rights": lambda: make_sas("rcw"),
     "delete-list": lambda: make_sas("cwdl"),
