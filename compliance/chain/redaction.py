@@ -15,7 +15,9 @@ from compliance.config import Chain
 from compliance.evidence.redact import MARK, Redactor
 
 EXTERNAL_ID_KEY = "sts:externalid"
-_SENTENCE = re.compile(r"(?i)(sts:ExternalId(?: is)? )([^\s;]+(?:, [^\s;]+)*)")
+_SENTENCE = re.compile(
+    r"(?i)((?:\b(?:String|ForAnyValue:|ForAllValues:|Null|Arn|Binary)[A-Za-z:]* )?sts:ExternalId is |"
+    r"\b(?:String|ForAnyValue:|ForAllValues:|Null|Arn|Binary)[A-Za-z:]* sts:ExternalId )([^\s;]+(?:, [^\s;]+)*)")
 
 
 class Scrubber:
