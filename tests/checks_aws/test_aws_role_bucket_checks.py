@@ -82,7 +82,7 @@ def test_missing_put_grant_fails_put_and_chain_though_assume_works(ref_chain: An
     """'Verify Configuration passes, so role assumption works' does not prove the write path."""
     snapshot = with_inline(reference_snapshot, {"OnlyKms": [kms_statement(reference_snapshot)]})
     put = run_check(role_checks.test_aws_role_allows_put_under_prefix, view(ref_chain, snapshot))
-    assert put.status is Status.FAIL and "no identity-based policy allows s3:PutObject" in put.message.lower()
+    assert put.status is Status.FAIL and "no identity-based policy allows s3:putobject" in put.message.lower()
     chain = run_check(CHAIN, view(ref_chain, snapshot))
     assert chain.status is Status.FAIL
     assert "step 3" in chain.message and "Verify Configuration" in chain.message
