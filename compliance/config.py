@@ -86,6 +86,7 @@ class AzureConfig:
     min_retention_days: int | None = None
     canary_prefix: str = "compliance-canary/"
     management: AzureManagement | None = None
+    max_unrevocable_sas_days: int = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +288,7 @@ def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int)
     max_life = r.integer("max_sas_lifetime_days", 400, default=400, minimum=1)
     retention = r.integer("min_retention_days", aws_retention, default=aws_retention, minimum=1)
     canary = r.string("canary_prefix", "compliance-canary/", required=False, default="compliance-canary/")
+    unrevocable = r.integer("max_unrevocable_sas_days", 90, default=90, minimum=1)
     mgmt_raw = r.table_of("management", required=False)
     management = None
     if mgmt_raw is not None:
@@ -298,7 +300,8 @@ def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int)
         )
         m.finish()
     r.finish()
-    return AzureConfig(url, container, sas_env, min_days, allow_append, max_life, retention, canary, management)
+    return AzureConfig(url, container, sas_env, min_days, allow_append, max_life, retention, canary, management,
+                       unrevocable)
 
 
 def _chain(source: str, path: str, table: Mapping[str, Any], chain_id: str | None) -> Chain:

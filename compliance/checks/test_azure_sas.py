@@ -250,7 +250,7 @@ def test_azure_sas_lifetime_bounded(chain: Chain, azure_backup: AzureBackup | No
 
 
 @check(
-    title="How the backup SAS can be revoked is known (stored policy, delegation key or key rotation)",
+    title="The backup SAS can be revoked without rotating the account key, or is short-lived",
     severity=Severity.LOW, provider=Provider.AZURE,
     rationale="""
         When the vendor's copy leaks, the SAS must be stopped at once. A policy-bound SAS is revoked by deleting
@@ -275,5 +275,22 @@ def test_azure_sas_revocable(chain: Chain, azure_backup: AzureBackup | None) -> 
     suffix = ""
     if effective.policy_state is PolicyState.MISSING:
         suffix = " The policy is already absent, so this SAS is revoked now."
+    if method == "account key rotation":
+        if effective.token.is_account_sas:
+            return Finding.failed(f"The account SAS can be revoked {how}; a leaked copy reaches every container "
+                                  "until then.", resource=azure_backup.resource, evidence=sas_evidence(effective))
+        limit = azure_backup.config.max_unrevocable_sas_days
+        if effective.expiry is None:
+            return Finding.failed(f"The SAS has no expiry and can be revoked {how}.",
+                                  resource=azure_backup.resource, evidence=sas_evidence(effective))
+        left = analysis.days(effective.expiry - datetime.now(UTC))
+        if left > limit:
+            return Finding.failed(
+                f"The SAS stays valid for {left:.0f} more days and can be revoked {how}; without a stored access "
+                f"policy it must expire within {limit} days (azure.max_unrevocable_sas_days).",
+                resource=azure_backup.resource, evidence=sas_evidence(effective))
+        return Finding.passed(f"The SAS has no stored access policy, but expires within {limit} days; until then "
+                              f"it is revocable {how}.", resource=azure_backup.resource,
+                              evidence=sas_evidence(effective))
     return Finding.passed(f"The SAS is revocable by {method}: {how}.{suffix}", resource=azure_backup.resource,
                           evidence=sas_evidence(effective))

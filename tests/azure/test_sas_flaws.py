@@ -24,6 +24,10 @@ FLAWS: dict[str, tuple[Callable[[], str], dict[str, tuple[str, ...]]]] = {
     }),
     "account-sas": (make_account_sas, {
         "azure_sas_scoped_to_container": ("account SAS", "every container", "whole account"),
+        "azure_sas_revocable": ("account SAS can be revoked only by rotating", "every container"),
+    }),
+    "unrevocable-long-lived": (lambda: make_sas("cw", days=200), {
+        "azure_sas_revocable": ("stays valid for 200 more days", "only by rotating", "within 90 days"),
     }),
     "http-allowed": (lambda: make_sas("cw", https_only=False), {
         "azure_sas_requires_https": ("spr=https,http", "plain HTTP"),
