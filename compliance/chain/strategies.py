@@ -25,7 +25,7 @@ from compliance.chain.requests import (
     vendor_caller,
 )
 from compliance.chain.view import ChainView, SourcedPolicy
-from compliance.iam import PolicyDocument, Request
+from compliance.iam import Effect, PolicyDocument, Request
 
 ACCOUNT_RE = re.compile(r"\b\d{12}\b")
 KEY_ALPHABET = string.ascii_letters + string.digits + "!-_.*'()/ "
@@ -77,17 +77,22 @@ class Harvest:
     accounts: tuple[str, ...]
     principals: tuple[str, ...]
     conditions: tuple[tuple[str, tuple[str, ...]], ...]
+    actions: tuple[str, ...] = ()
 
 
 def harvest(policies: list[SourcedPolicy | None]) -> Harvest:
     accounts: set[str] = set()
     principals: set[str] = set()
     conditions: dict[str, set[str]] = {}
+    actions: set[str] = set()
     for sourced in policies:
         if sourced is None:
             continue
         document: PolicyDocument = sourced.document
         for statement in document.statements:
+            if statement.effect is Effect.ALLOW:
+                actions.update(a for a in statement.actions or () if "*" not in a and "?" not in a)
+                actions.update(a for a in (*SESSION_ACTIONS, *STRANGER_ACTIONS) if statement.matches_action(a))
             for element in (statement.principal, statement.not_principal):
                 if element is not None:
                     for value in element.aws:
@@ -99,7 +104,7 @@ def harvest(policies: list[SourcedPolicy | None]) -> Harvest:
                 for value in condition.values:
                     accounts.update(ACCOUNT_RE.findall(value))
     return Harvest(tuple(sorted(accounts)), tuple(sorted(principals)),
-                   tuple((k, tuple(sorted(v))) for k, v in sorted(conditions.items())))
+                   tuple((k, tuple(sorted(v))) for k, v in sorted(conditions.items())), tuple(sorted(actions)))
 
 
 def _accounts(h: Harvest, *, exclude: tuple[str, ...] = ()) -> st.SearchStrategy[str]:
@@ -150,7 +155,9 @@ def attacker_context(h: Harvest) -> st.SearchStrategy[dict[str, str | tuple[str,
         return st.sampled_from(known) | st.text(string.printable.strip(), max_size=12)
 
     entry = st.sampled_from(keys).flatmap(lambda k: value_for(k).map(lambda v: (k, v)))
-    return st.lists(entry, max_size=4).map(dict)
+    exact = [(k, v) for k, values in pairs for v in values]
+    harvested = st.lists(st.sampled_from(exact), max_size=len(exact), unique=True) if exact else st.just([])
+    return st.tuples(harvested, st.lists(entry, max_size=2)).map(lambda parts: dict([*parts[1], *parts[0]]))
 
 
 def _key_outside(prefix: str) -> st.SearchStrategy[str]:
@@ -218,7 +225,9 @@ def negative_probes(view: ChainView, h: Harvest) -> list[tuple[str, st.SearchStr
         lambda k: session_probe("s3:PutObject", chain.aws.bucket, k, False, "a write with aws:SecureTransport=false"))))
     random_actions = st.builds(lambda s, v: f"{s}:{v}", st.sampled_from(["s3", "iam", "sts", "kms", "ec2", "logs"]),
                                st.text(string.ascii_letters, min_size=1, max_size=16))
-    actions = (st.sampled_from(SESSION_ACTIONS) | random_actions).filter(
+    granted = [a for a in h.actions if a.lower() not in ("s3:putobject", "kms:generatedatakey", "kms:decrypt")]
+    known = st.sampled_from(granted) | st.sampled_from(SESSION_ACTIONS) if granted else st.sampled_from(SESSION_ACTIONS)
+    actions = (known | random_actions).filter(
         lambda a: a.lower() not in ("s3:putobject", "kms:generatedatakey", "kms:decrypt"))
 
     def any_action(action: str, where: str, object_key: str) -> Probe:
@@ -243,9 +252,12 @@ def negative_probes(view: ChainView, h: Harvest) -> list[tuple[str, st.SearchStr
                                                                 chain.aws.account, {**context, **caller.context}),
                      "stranger")
 
+    named = [a for a in h.actions if a.lower().startswith("s3:")]
+    stranger_actions = (st.sampled_from(named) | st.sampled_from(STRANGER_ACTIONS)) if named else st.sampled_from(
+        STRANGER_ACTIONS)
     families.append(("another principal reads, writes or administers the bucket", st.builds(
         stranger, other_principals(view, h, include_vendor=True, include_own_root=False),
-        st.sampled_from(STRANGER_ACTIONS),
+        stranger_actions,
         _key_inside(prefix) | _key_outside(prefix), attacker_context(h))))
     return families
 
