@@ -1,4 +1,4 @@
-"""Fixtures for the AWS chain check tests: the reference chain, snapshot and moto target (each built once).
+"""Fixtures for the AWS chain check tests: the reference chain and snapshot (built once), a fresh moto target.
 
 Helpers (mutators, `run_check`) live in chain_helpers.py. Most tests call check functions directly on a mutated
 copy of the reference snapshot; a few provision a mutated deployment, and a few run the suite with pytester.
@@ -34,7 +34,7 @@ def reference_snapshot(ref_chain: Chain) -> AwsSnapshot:
     return provision(load_deployment(), ref_chain)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def moto_target() -> Iterator[MotoAwsTarget]:
     target = MotoAwsTarget(load_deployment())
     target.start()
