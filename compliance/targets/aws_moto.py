@@ -31,6 +31,14 @@ def account_session(account: str, region: str = "us-east-1", **credentials: str)
     return session
 
 
+def _forget_organization_members() -> None:
+    """moto's reset keeps its member→management account links; a later organization-less deployment in the
+    same process would then crash DescribeOrganization. Start every provisioning from a clean slate."""
+    from moto.organizations.models import organizations_backends
+
+    organizations_backends.master_accounts.clear()
+
+
 class MotoAwsTarget:
     """Owns a `mock_aws` context for the session. Start once per process (per xdist worker)."""
 
@@ -49,6 +57,7 @@ class MotoAwsTarget:
             raise TargetError("MOTO_ACCOUNT_ID is set; unset it so the moto target can place each account")
         self._mock.start()
         self._started = True
+        _forget_organization_members()
         try:
             Provisioner(self).provision()
         except Exception:
@@ -59,6 +68,7 @@ class MotoAwsTarget:
         if self._started:
             self._started = False
             self._mock.stop()
+            _forget_organization_members()
 
     def client(self, service: str, account: str, region: str = "us-east-1", **credentials: str) -> Any:
         return account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)

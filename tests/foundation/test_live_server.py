@@ -30,7 +30,7 @@ from moto.core import enable_iam_authentication
 from moto.moto_api import recorder
 from moto.server import ThreadedMotoServer
 
-from compliance.targets.aws_moto import MotoAwsTarget, Provisioner, account_session
+from compliance.targets.aws_moto import MotoAwsTarget, Provisioner, _forget_organization_members, account_session
 from compliance.targets.aws_reader import CLIENT_CONFIG, _strip_account_host_prefix
 from compliance.targets.deployment import validate
 
@@ -97,6 +97,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+        _forget_organization_members()
 
         def client(service: str, account: str, region: str = "us-east-1", **credentials: str) -> Any:
             session = account_session(account, region, **credentials)

@@ -80,7 +80,9 @@ def test_markers_are_registered_for_strict_markers(pytester: pytest.Pytester) ->
 
 def test_chain_option_parametrises_checks_per_chain(pytester: pytest.Pytester,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also: with the moto target, unset secret variables are no error (throwaway values are generated)."""
     monkeypatch.delenv("EXPORT_EXTERNAL_ID", raising=False)
+    monkeypatch.delenv("EXPORT_EXTERNAL_ID_EU", raising=False)
     first, second = aws_only_chain(), aws_only_chain()
     second["vendor"]["external_id_env"] = "EXPORT_EXTERNAL_ID_EU"
     chain = write_chain(pytester.path / "two.toml", {"chains": [{"id": "qualio-prod", **first},
@@ -94,10 +96,16 @@ def test_chain_option_parametrises_checks_per_chain(pytester: pytest.Pytester,
     ])
 
 
-def test_default_evidence_dir_and_report_header(pytester: pytest.Pytester) -> None:
-    """A plain `pytest compliance/` writes reports/<UTC>/ under the invocation directory and says so."""
-    result = pytester.runpytest(str(COMPLIANCE_DIR), "-k", "configured_role_arn")
-    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+def test_default_evidence_dir_header_and_deployment_option(pytester: pytest.Pytester) -> None:
+    """`pytest compliance/ --deployment X` writes reports/<UTC>/ under the invocation directory, says so in
+    the header, and provisions X instead of the reference deployment (here the role is renamed: FAIL)."""
+    deployment = reference_deployment()
+    deployment["aws"]["accounts"]["111122223333"]["roles"][0]["name"] = "QualioExportRoleV2"
+    path = pytester.path / "deployment.json"
+    path.write_text(json.dumps(deployment), encoding="utf-8")
+    result = pytester.runpytest(str(COMPLIANCE_DIR), "--deployment", str(path), "-k", "configured_role_arn")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(["*FAIL: No role named QualioExportRole exists in account 111122223333*"])
     header = [line for line in result.outlines if line.startswith("compliance: ")]
     assert len(header) == 1
     match = re.fullmatch(r"compliance: target=moto chain=(\S+) evidence=(\S+)", header[0])
@@ -109,8 +117,9 @@ def test_default_evidence_dir_and_report_header(pytester: pytest.Pytester) -> No
     evidence = json.loads((run_dir / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["target"] == "moto"
     statuses = {r["check"]["id"]: r["finding"]["status"] for r in evidence["findings"]}
-    assert statuses["aws_configured_role_arn_matches_role"] == "PASS"
+    assert statuses["aws_configured_role_arn_matches_role"] == "FAIL"
     assert set(evidence["snapshots"]) == {"qualio"}
+    assert evidence["snapshots"]["qualio"]["role"]["failure"]["code"] == "NoSuchEntity"
     assert (run_dir / "junit.xml").exists() and (run_dir / "evidence.html").exists()
 
 
@@ -124,16 +133,3 @@ def test_relative_evidence_dir_and_live_header(pytester: pytest.Pytester, monkey
     result.stdout.fnmatch_lines([f"compliance: target=live chain={chain} evidence={root}/*"])
     runs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(runs) == 1 and (runs[0] / "evidence.json").exists()
-
-
-def test_deployment_option_provisions_that_file(pytester: pytest.Pytester) -> None:
-    """--deployment replaces the reference deployment: here the role is missing, so the ARN check FAILs."""
-    deployment = reference_deployment()
-    customer = deployment["aws"]["accounts"]["111122223333"]
-    customer["roles"][0]["name"] = "QualioExportRoleV2"
-    path = pytester.path / "deployment.json"
-    path.write_text(json.dumps(deployment), encoding="utf-8")
-    result = pytester.runpytest(str(COMPLIANCE_DIR), "--deployment", str(path), "-k", "configured_role_arn",
-                                "--evidence-dir", "ev")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*FAIL: No role named QualioExportRole exists in account 111122223333*"])

@@ -86,15 +86,6 @@ def test_unset_secret_in_live_mode(pytester: pytest.Pytester, monkeypatch: pytes
                        "environment variable EXPORT_EXTERNAL_ID is not set", "Fix: export EXPORT_EXTERNAL_ID=<value>")
 
 
-def test_moto_target_generates_unset_secrets(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same config with the variable unset is fine for moto: a throwaway secret is generated."""
-    monkeypatch.delenv("EXPORT_EXTERNAL_ID", raising=False)
-    monkeypatch.delenv("AZURE_BACKUP_SAS", raising=False)
-    chain = write_chain(pytester.path / "chain.toml", reference_chain())
-    result, _ = run(pytester, "--chain", str(chain), "--collect-only", "-q")
-    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
-
-
 def test_usage_error_from_collection_hook_is_one_line(pytester: pytest.Pytester) -> None:
     """Checks collected by module name (not by path) are validated in pytest_collection_modifyitems."""
     data = reference_chain()
