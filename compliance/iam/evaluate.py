@@ -182,7 +182,7 @@ def evaluate(
         return Evaluation(Decision.EXPLICIT_DENY, request, tuple(records), first_deny)
 
     gates.extend(_principal_gates(request, identity, resource, boundary, session, resource_policy,
-                                  permission_boundary, session_policies))
+                                  permission_boundary, session_policies, records))
     if gates:
         reason = len(records)
         records.extend(gates)
@@ -200,11 +200,67 @@ def evaluate(
     return Evaluation(Decision.ALLOW, request, tuple(records))
 
 
+_TRUST_ACTIONS = ("assumerole", "tagsession", "setsourceidentity", "setcontext")
+
+
+def implied_policy_kind(request: Request) -> PolicyKind | None:
+    """The policy kind that must allow ``request`` even when none was given: assuming a role needs its
+    trust policy and using a KMS key needs its key policy ("IAM role trust policies and KMS key policies
+    are exceptions ... because they must explicitly allow access for principals")."""
+    service, _, name = request.action_lower.partition(":")
+    if service == "sts" and name.startswith(_TRUST_ACTIONS) and ":role/" in request.resource:
+        return PolicyKind.TRUST
+    if service == "kms" and ":key/" in request.resource:
+        return PolicyKind.KEY
+    return None
+
+
 def _caller_words(request: Request) -> str:
     caller = request.caller
     if caller.is_service_linked_role:
         return f"{caller.arn} is a service-linked role"
-    return f"{caller.arn} is {'an' if caller.kind.value[0] in 'aeiou' else 'a'} {caller.kind.value}"
+    description = {
+        CallerKind.SERVICE: "an AWS service principal",
+        CallerKind.ANONYMOUS: "an anonymous (unauthenticated) caller",
+        CallerKind.FEDERATED: "a federated identity (web identity or SAML provider)",
+        CallerKind.CANONICAL_USER: "an S3 canonical user",
+    }.get(caller.kind)
+    if description is None:
+        description = f"{'an' if caller.kind.value[0] in 'aeiou' else 'a'} {caller.kind.value}"
+    name = "the caller" if caller.kind is CallerKind.ANONYMOUS else caller.arn
+    return f"{name} is {description}"
+
+
+def _statement_label(records: Sequence[Record], index: int) -> str | None:
+    if index < 0:
+        return None
+    record = records[index]
+    return None if isinstance(record, TraceEntry) else record[2].label
+
+
+def _near_miss(records: Sequence[Record], policy: PolicyDocument | None) -> str:
+    """`` (statement #1 names the caller, but its condition is not met: ...)`` for ``policy``'s first
+    Allow statement that matched everything but its Condition block; empty when there is none."""
+    if policy is None:
+        return ""
+    for record in records:
+        if isinstance(record, TraceEntry) or record[0] is not Outcome.CONDITIONS_NOT_MET or record[1] is not policy:
+            continue
+        statement = record[2]
+        if statement.effect is not Effect.ALLOW:
+            continue
+        failed = [f"it requires {c.operator} {c.key} {', '.join(c.values)} but {c.key} is {_seen(seen)}"
+                  for c, ok, seen in record[4] if not ok]
+        return f" (statement {statement.label} would allow it, but its condition is not met: {'; '.join(failed)})"
+    return ""
+
+
+def _seen(value: object) -> str:
+    if value is None:
+        return "absent"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]" if value else "an empty list"
+    return str(value)
 
 
 def _principal_gates(
@@ -216,10 +272,11 @@ def _principal_gates(
     resource_policy: PolicyDocument | None,
     permission_boundary: PolicyDocument | None,
     session_policies: Sequence[PolicyDocument],
+    records: Sequence[Record] = (),
 ) -> list[TraceEntry]:
     """The missing allows that keep the request from being allowed (empty when it is allowed)."""
     caller = request.caller
-    kind = resource_policy.kind if resource_policy is not None else None
+    kind = resource_policy.kind if resource_policy is not None else implied_policy_kind(request)
     grant = resource[2]
 
     if not caller.is_iam:
@@ -227,10 +284,13 @@ def _principal_gates(
             return []
         if resource_policy is None:
             return [_gate("resource", f"No resource-based policy is attached, and {_caller_words(request)}, "
-                                      "which only a resource-based policy can allow.")]
+                                      "which only a resource-based policy can allow.", kind=kind)]
         noun = source_noun(resource_policy, request.resource, None)
-        return [_gate("resource", f"The {noun} does not allow {caller.arn} to perform {_what(request)}.",
-                      kind=kind)]
+        who = "an anonymous caller" if caller.kind is CallerKind.ANONYMOUS else caller.arn
+        miss = _near_miss(records, resource_policy)
+        return [_gate(kind.value if kind else "resource",
+                      f"The {noun} has no statement that allows {who} to perform {_what(request)}{miss}, and "
+                      f"{_caller_words(request)}, which only a resource-based policy can allow.", kind=kind)]
 
     boundary_missing = permission_boundary is not None and not boundary[0]
     session_missing = not session[0] if session_policies else caller.kind is CallerKind.FEDERATED_USER
@@ -250,52 +310,91 @@ def _principal_gates(
     if not (resource_missing or (needs_identity and identity_missing)
             or (needs_limits and (boundary_missing or session_missing))):
         return []
-    return _explain_gates(request, resource_policy, permission_boundary, grant, cross_account,
+    return _explain_gates(request, resource_policy, kind, permission_boundary, resource, cross_account,
                           resource_missing, needs_identity and identity_missing,
                           needs_limits and boundary_missing, needs_limits and session_missing,
-                          not session_policies)
+                          not session_policies, records)
 
 
 def _explain_gates(
     request: Request,
     resource_policy: PolicyDocument | None,
+    kind: PolicyKind | None,
     permission_boundary: PolicyDocument | None,
-    grant: Grant | None,
+    resource: Scan,
     cross_account: bool,
     resource_missing: bool,
     identity_missing: bool,
     boundary_missing: bool,
     session_missing: bool,
     session_policies_absent: bool,
+    records: Sequence[Record],
 ) -> list[TraceEntry]:
     caller = request.caller
+    grant = resource[2]
     what = _what(request)
-    kind = resource_policy.kind if resource_policy is not None else None
-    noun = source_noun(resource_policy, request.resource, None) if resource_policy else "resource-based policy"
+    if resource_policy is not None:
+        noun = source_noun(resource_policy, request.resource, None)
+    else:
+        noun = {PolicyKind.TRUST: "role trust policy", PolicyKind.KEY: "key policy"}.get(
+            kind or PolicyKind.RESOURCE, "resource-based policy")
+    label = _statement_label(records, resource[3])
+    granted_by = f"the {noun} statement {label}" if label else f"the {noun}"
+    owner = request.owner_account
     gates: list[TraceEntry] = []
     if resource_missing and cross_account:
-        lacking = (f"the {noun} does not name {caller.arn} or its account" if resource_policy is not None
-                   else "no resource-based policy is attached")
-        gates.append(_gate("cross-account", f"Cross-account request: {lacking}, so the resource account "
-                           "grants nothing.", kind=kind))
-    elif resource_missing:
+        if resource_policy is None:
+            lacking = f"no resource-based policy is attached to {request.resource} (account {owner})"
+        else:
+            lacking = (f"the {noun} has no statement that allows {caller.arn} or its account {caller.account}"
+                       f"{_near_miss(records, resource_policy)}")
+        gates.append(_gate("cross-account", f"Cross-account request: {lacking}, so the resource account grants "
+                           "nothing. A request from another account needs an Allow in the resource's policy and "
+                           "in the caller's identity-based policies.", kind=kind))
+    elif resource_missing and resource_policy is None:
+        why = ("a role can be assumed only when its trust policy allows the caller" if kind is PolicyKind.TRUST
+               else "a KMS key can be used only when its key policy allows it")
         gates.append(_gate(kind.value if kind else "resource",
-                           f"The {noun} does not allow {caller.arn} to perform {what}; identity-based policies "
-                           f"alone never suffice for a {noun}.", kind=kind))
+                           f"No {noun} was given for {request.resource}: {why}; identity-based policies alone "
+                           f"never suffice for a {noun}.", kind=kind))
+    elif resource_missing:
+        delegation = (" (directly, or by naming the account to enable IAM policies)" if kind is PolicyKind.KEY
+                      else "")
+        gates.append(_gate(kind.value if kind else "resource",
+                           f"The {noun} does not allow {caller.arn} to perform {what}"
+                           f"{_near_miss(records, resource_policy)}; it must allow the caller{delegation}, "
+                           f"because identity-based policies alone never suffice for a {noun}.", kind=kind))
     if identity_missing:
-        message = f"No identity-based policy allows {what}."
-        if grant is Grant.ACCOUNT and not cross_account:
-            message = (f"The {noun} allows the account {caller.account}, which delegates to IAM policies, "
-                       f"and no identity-based policy allows {what}.")
+        if cross_account:
+            message = (f"Cross-account request: {granted_by} in account {owner} allows it, but the caller's "
+                       f"account {caller.account} must also allow this in an identity-based policy, and none does "
+                       f"(no identity-based policy allows {what}).")
+        elif grant is Grant.ACCOUNT:
+            message = (f"{granted_by[0].upper()}{granted_by[1:]} allows the account {caller.account}, which only "
+                       f"delegates to the account's IAM policies, and no identity-based policy allows {what}.")
+        elif resource_policy is not None:
+            message = (f"No identity-based policy allows {what}, and the {noun} does not grant it to {caller.arn}"
+                       f"{_near_miss(records, resource_policy)}.")
+        else:
+            message = f"No identity-based policy allows {what}."
         gates.append(_gate("identity", message, kind=PolicyKind.IDENTITY))
     if boundary_missing and permission_boundary is not None:
         message = f"The permissions boundary '{permission_boundary.name}' does not allow {what}."
-        if grant is Grant.ROLE and not cross_account:
-            message += f" The {noun} names the role, not the session, so the boundary still limits it."
+        if cross_account:
+            message = (f"Cross-account request: the caller's permissions boundary '{permission_boundary.name}' "
+                       f"must also allow {what}, and it does not.")
+        elif grant is Grant.ROLE:
+            message += (f" {granted_by[0].upper()}{granted_by[1:]} names the role, not the session, so the "
+                        "boundary still limits it.")
         gates.append(_gate("boundary", message, kind=PolicyKind.BOUNDARY))
     if session_missing:
-        message = f"No session policy allows {what}."
+        message = (f"No session policy allows {what}; the session policies passed when the session was created "
+                   "limit it to what they allow.")
         if session_policies_absent:
-            message = "A federated user session without a session policy is implicitly denied."
+            message = ("A federated user session (GetFederationToken) without a session policy is implicitly "
+                       "denied.")
+        elif grant is Grant.ROLE and not cross_account:
+            message += (f" {granted_by[0].upper()}{granted_by[1:]} names the role, not the session, so it is "
+                        "limited too.")
         gates.append(_gate("session", message, kind=PolicyKind.SESSION))
     return gates

@@ -47,6 +47,7 @@ IAM_KINDS = frozenset(
     {CallerKind.ROOT, CallerKind.USER, CallerKind.ROLE, CallerKind.ROLE_SESSION, CallerKind.FEDERATED_USER}
 )
 SESSION_KINDS = frozenset({CallerKind.ROLE_SESSION, CallerKind.FEDERATED_USER})
+SERVICE_LINKED_PREFIX = "AWSServiceRoleFor"
 
 
 class Grant(IntEnum):
@@ -102,6 +103,8 @@ class Caller:
     account: str | None
     role_arn: str | None = None
     role_name: str | None = None
+    user_arn: str | None = None
+    """For a federated user session (GetFederationToken), the IAM user ARN of the same name."""
 
     @property
     def is_iam(self) -> bool:
@@ -113,7 +116,11 @@ class Caller:
 
     @property
     def is_service_linked_role(self) -> bool:
-        return self.role_arn is not None and ":role/aws-service-role/" in self.role_arn
+        """Service-linked roles live under the ``/aws-service-role/`` path and are named
+        ``AWSServiceRoleFor...`` (the name alone identifies a session when no ``aws:PrincipalArn`` is given)."""
+        if self.role_arn is None:
+            return False
+        return ":role/aws-service-role/" in self.role_arn or (self.role_name or "").startswith(SERVICE_LINKED_PREFIX)
 
 
 def classify_caller(principal: str, account: str | None, context: Mapping[str, ContextValue]) -> Caller:
@@ -151,7 +158,8 @@ def _classify(principal: str, account: str | None, principal_arn: str | None) ->
             role_arn = f"arn:{partition}:iam::{arn_account}:role/{role_name}"
         return Caller(principal, CallerKind.ROLE_SESSION, account, role_arn, role_name)
     if service == "sts" and resource.startswith("federated-user/"):
-        return Caller(principal, CallerKind.FEDERATED_USER, account)
+        user_arn = f"arn:{partition}:iam::{arn_account}:user/{resource.split('/', 1)[1]}"
+        return Caller(principal, CallerKind.FEDERATED_USER, account, user_arn=user_arn)
     if service == "iam" and (":saml-provider/" in principal or ":oidc-provider/" in principal):
         return Caller(principal, CallerKind.FEDERATED, None)
     return Caller(principal, CallerKind.USER, account)
@@ -171,13 +179,30 @@ def _names_role(value: str, caller: Caller) -> bool:
 
 
 def _aws_grant(value: str, caller: Caller) -> Grant | None:
-    if value == "*" or value == caller.arn:
+    if value == "*":
         return Grant.DIRECT
+    if value == caller.arn:
+        # "Resource-based policies that grant permissions to an IAM role ARN are limited by an implicit
+        # deny in a permissions boundary or session policy", also when the caller is named by the role ARN.
+        return Grant.ROLE if caller.kind is CallerKind.ROLE else Grant.DIRECT
     if caller.is_iam and account_of_principal_value(value) == caller.account:
         return Grant.ACCOUNT
     if _names_role(value, caller):
         return Grant.ROLE
+    if caller.user_arn is not None and value == caller.user_arn:
+        # "if a resource-based policy grants permission to the ARN of the IAM user who federated, then
+        # requests made by the federated user during the session are limited by an implicit deny in a
+        # permission boundary or session policy" (Policy evaluation logic).
+        return Grant.ROLE
     return None
+
+
+def _names_itself(element: Principal, caller: Caller) -> bool:
+    """Does ``element`` list the caller's own ARN (or ``*``, or its service/federated/canonical id)?"""
+    if "*" in element.aws or caller.arn in element.aws or caller.arn in element.canonical_user:
+        return True
+    folded = caller.arn.lower()
+    return any(value.lower() == folded for value in element.service + element.federated)
 
 
 def principal_grant(element: Principal, caller: Caller) -> Grant | None:
@@ -216,7 +241,7 @@ def not_principal_applies(element: Principal, caller: Caller, *, deny: bool, has
     )
     if caller.kind is CallerKind.ROOT:
         return not account_listed
-    if principal_grant(element, caller) is not Grant.DIRECT:
+    if not _names_itself(element, caller):
         return True
     if caller.is_iam and not account_listed:
         return True
