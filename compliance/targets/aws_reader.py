@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -68,10 +67,16 @@ def guard_read_only(model: Any = None, **_: Any) -> None:
 
 
 _ACCOUNT_LABEL = re.compile(r"^(https?://)\d{12}\.")
+_AWS_HOST = re.compile(r"^https?://\d{12}\.[^/:]*\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws)(?=[:/]|$)")
 
 
 def _strip_account_host_prefix(request: Any, **_: Any) -> None:
-    """s3control prefixes the account id to a custom endpoint's host, which a loopback server lacks."""
+    """s3control prefixes the account id to a custom endpoint's host, which a loopback server lacks.
+
+    Real AWS endpoints keep the prefix; any other (custom) endpoint loses it, however it was configured
+    (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3_CONTROL, or `endpoint_url` in the AWS_PROFILE's config)."""
+    if _AWS_HOST.match(request.url):
+        return
     request.url = _ACCOUNT_LABEL.sub(r"\1", request.url)
     host = request.headers.get("Host")
     if host:
@@ -82,8 +87,7 @@ def instrument_session(session: boto3.Session, log: CallLog, *, read_only: bool)
     session.events.register("after-call.*.*", log.after_call)
     if read_only:
         session.events.register("before-call.*.*", guard_read_only)
-    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3_CONTROL"):
-        session.events.register("before-send.s3-control.*", _strip_account_host_prefix)
+    session.events.register("before-send.s3-control.*", _strip_account_host_prefix)
 
 
 def read(api: str, fn: Callable[[], T], *, absent: Iterable[str] = ()) -> Read[T]:

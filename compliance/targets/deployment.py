@@ -84,7 +84,24 @@ def validate(source: str, data: Any) -> Deployment:
         _check_keys(source, "azure", azure, _AZURE_KEYS)
         if "container" not in azure:
             raise ConfigError(source, "azure.container", "missing required key", "name the container")
+    aliases = {key.get("alias") for body in accounts.values() if isinstance(body, dict)
+               for key in body.get("kms_keys", []) if isinstance(key, dict)}
+    for kind, name, where in placeholders(data):
+        if kind == "kms" and name not in aliases:
+            raise ConfigError(source, where, f"{{{{kms:{name}}}}} names no kms_keys alias",
+                              f"declare a kms_keys entry with \"alias\": \"{name}\" or fix the alias")
     return Deployment(source, data)
+
+
+def placeholders(value: Any, where: str = "") -> list[tuple[str, str, str]]:
+    """Every `{{env:X}}` / `{{kms:Y}}` in a JSON value as (kind, name, dotted path where it is used)."""
+    if isinstance(value, str):
+        return [(m.group(1), m.group(2), where) for m in PLACEHOLDER.finditer(value)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in placeholders(v, f"{where}[{i}]")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in placeholders(v, f"{where}.{k}" if where else str(k))]
+    return []
 
 
 def load_deployment(path: Path | None = None) -> Deployment:
@@ -94,7 +111,8 @@ def load_deployment(path: Path | None = None) -> Deployment:
     except FileNotFoundError:
         raise ConfigError(str(path), "(file)", "file not found", "pass an existing file to --deployment") from None
     except ValueError as exc:
-        raise ConfigError(str(path), "(file)", f"not valid JSON ({exc})", "fix the JSON syntax at that position") from None
+        raise ConfigError(str(path), "(file)", f"not valid JSON ({exc})",
+                          "fix the JSON syntax at that position") from None
     return validate(str(path), data)
 
 

@@ -30,6 +30,9 @@ from moto.core import enable_iam_authentication
 from moto.moto_api import recorder
 from moto.server import ThreadedMotoServer
 
+from compliance.config import parse_chain_config
+from compliance.evidence.redact import Redactor
+from compliance.targets.aws_live import LiveAwsTarget
 from compliance.targets.aws_moto import MotoAwsTarget, Provisioner, _forget_organization_members, account_session
 from compliance.targets.aws_reader import CLIENT_CONFIG, _strip_account_host_prefix
 from compliance.targets.deployment import validate
@@ -337,3 +340,23 @@ def test_access_denied_on_get_role_is_error_not_pass(pytester: pytest.Pytester, 
     role = evidence["snapshots"]["qualio"]["role"]
     assert (role["failure"]["api"], role["failure"]["code"]) == ("iam:GetRole", "AccessDenied")
     assert evidence["snapshots"]["qualio"]["caller"]["value"]["Arn"].endswith("user/auditor-without-getrole")
+
+
+def test_live_target_honours_aws_profile(runs: Runs, live_env: Server, monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    """The default credential chain: AWS_PROFILE selects a profile (keys and endpoint_url from the config file)."""
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile audit]\n"
+        f"aws_access_key_id = {live_env.auditor['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {live_env.auditor['AWS_SECRET_ACCESS_KEY']}\n"
+        f"endpoint_url = {live_env.url}\nregion = us-east-1\n", encoding="utf-8")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name)  # environment variables would take precedence over the profile
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "audit")
+    chain = parse_chain_config(live_env.chain.read_text(encoding="utf-8"), str(live_env.chain)).chains[0]
+    snap = LiveAwsTarget().snapshot(chain)
+    assert snap.caller.value == {"Account": CUSTOMER, "Arn": f"arn:aws:iam::{CUSTOMER}:user/compliance-auditor"}
+    redacted = Redactor([("EXPORT_EXTERNAL_ID", EXTERNAL_ID)]).json(snap.to_json())
+    assert normalised(redacted) == normalised(runs.live["snapshots"]["qualio"])

@@ -6,10 +6,13 @@ import json
 import re
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import compliance.plugin
+from compliance.errors import ReadError
+from compliance.model import Finding, Status
 
 from .conftest import COMPLIANCE_DIR, aws_only_chain, reference_deployment, write_chain
 
@@ -133,3 +136,23 @@ def test_relative_evidence_dir_and_live_header(pytester: pytest.Pytester, monkey
     result.stdout.fnmatch_lines([f"compliance: target=live chain={chain} evidence={root}/*"])
     runs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(runs) == 1 and (runs[0] / "evidence.json").exists()
+
+
+# --- findings become outcomes: anything unexpected is ERROR, never PASS ----------------------------------------
+
+
+class _Item:
+    def __init__(self, fn: Any) -> None:
+        self.obj = fn
+
+
+@pytest.mark.parametrize(("fn", "status", "message"), [
+    (lambda: Finding.passed("ok"), Status.PASS, "ok"),
+    (lambda: (_ for _ in ()).throw(ReadError("s3:GetBucketPolicy", "AccessDenied", "no")), Status.ERROR,
+     "Could not read s3:GetBucketPolicy (AccessDenied): no"),
+    (lambda: {}["missing"], Status.ERROR, "The check crashed (KeyError: 'missing'); the result is unverified."),
+    (lambda: True, Status.ERROR, "The check returned bool, not a finding; the result is unverified."),
+])
+def test_run_check_turns_every_failure_into_error(fn: Any, status: Status, message: str) -> None:
+    finding = compliance.plugin._run_check(_Item(fn), {})
+    assert (finding.status, finding.message) == (status, message)

@@ -25,6 +25,7 @@ from compliance.targets.aws_moto import MotoAwsTarget, account_session
 from compliance.targets.aws_reader import (
     AwsReader,
     CallLog,
+    _strip_account_host_prefix,
     guard_read_only,
     instrument_session,
     is_read_operation,
@@ -410,3 +411,21 @@ def test_guard_raises_for_a_mutating_operation_model() -> None:
                            "service_model": type("S", (), {"service_name": "s3"})()})()
     with pytest.raises(ReadOnlyViolation):
         guard_read_only(model=model)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://111122223333.s3-control.us-east-1.amazonaws.com/v20180820/configuration/publicAccessBlock",
+     "https://111122223333.s3-control.us-east-1.amazonaws.com/v20180820/configuration/publicAccessBlock"),
+    ("https://111122223333.s3-control.cn-north-1.amazonaws.com.cn/v20180820/x",
+     "https://111122223333.s3-control.cn-north-1.amazonaws.com.cn/v20180820/x"),
+    ("https://111122223333.s3-control.dualstack.us-east-1.api.aws/v20180820/x",
+     "https://111122223333.s3-control.dualstack.us-east-1.api.aws/v20180820/x"),
+    ("http://111122223333.127.0.0.1:5000/v20180820/x", "http://127.0.0.1:5000/v20180820/x"),
+    ("http://111122223333.moto:5000/v20180820/x", "http://moto:5000/v20180820/x"),
+    ("http://111122223333.amazonaws.com.example.org/v20180820/x", "http://amazonaws.com.example.org/v20180820/x"),
+])
+def test_s3control_account_prefix_is_stripped_for_custom_endpoints_only(url: str, expected: str) -> None:
+    request = type("Request", (), {"url": url, "headers": {"Host": url.split("/")[2]}})()
+    _strip_account_host_prefix(request)
+    assert request.url == expected
+    assert request.headers["Host"] == expected.split("/")[2]

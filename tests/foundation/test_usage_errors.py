@@ -119,6 +119,14 @@ def _role_without_trust(d: dict[str, Any]) -> None:
     del d["aws"]["accounts"]["111122223333"]["roles"][0]["trust_policy"]
 
 
+def _unknown_kms_alias(d: dict[str, Any]) -> None:
+    d["aws"]["accounts"]["111122223333"]["buckets"][1]["encryption"]["kms_key"] = "{{kms:audit-report}}"
+
+
+def _unset_env_placeholder(d: dict[str, Any]) -> None:
+    d["aws"]["accounts"]["111122223333"]["roles"][0]["tags"]["owner"] = "{{env:FOUNDATION_UNSET_OWNER}}"
+
+
 BAD_DEPLOYMENTS = {
     "unknown-top-key": (lambda d: d.__setitem__("aws_accounts", {}), "aws_accounts", "unknown key",
                         "Fix: use one of: aws, azure, description"),
@@ -128,6 +136,11 @@ BAD_DEPLOYMENTS = {
                              "missing required key", "Fix: add `trust_policy`"),
     "short-account-id": (lambda d: d["aws"]["accounts"].__setitem__("1234", {}), "aws.accounts.1234",
                          "12 digits", "Fix:"),
+    "unknown-kms-alias": (_unknown_kms_alias, "aws.accounts.111122223333.buckets[1].encryption.kms_key",
+                          "{{kms:audit-report}} names no kms_keys alias", 'Fix: declare a kms_keys entry'),
+    "unset-env-placeholder": (_unset_env_placeholder, "aws.accounts.111122223333.roles[0].tags.owner",
+                              "environment variable FOUNDATION_UNSET_OWNER is not set",
+                              "Fix: export FOUNDATION_UNSET_OWNER=<value>"),
 }
 
 
