@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +143,3 @@ def test_missing_proposed_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_proposals([tmp_path / "nope.json"])
 
-
-def test_unused_snapshot_replace_keeps_reference(ref_chain: Any, reference_snapshot: Any) -> None:
-    assert replace(reference_snapshot) == reference_snapshot
