@@ -221,7 +221,7 @@ def _caller_words(request: Request) -> str:
         return f"{caller.arn} is a service-linked role"
     description = {
         CallerKind.SERVICE: "an AWS service principal",
-        CallerKind.ANONYMOUS: "an anonymous (unauthenticated) caller",
+        CallerKind.ANONYMOUS: "anonymous (unauthenticated)",
         CallerKind.FEDERATED: "a federated identity (web identity or SAML provider)",
         CallerKind.CANONICAL_USER: "an S3 canonical user",
     }.get(caller.kind)

@@ -199,17 +199,49 @@ class Evaluation:
         if self.decision is Decision.EXPLICIT_DENY and reason is not None:
             met = "; ".join(c.describe() for c in reason.conditions)
             suffix = f" ({met})" if met else ""
-            return f"Denied explicitly by {reason.source} statement {reason.statement}{suffix}."
+            return (f"Denied explicitly by {reason.source} statement {reason.statement}{suffix}; "
+                    "an explicit deny overrides every allow.")
         if self.decision is Decision.ALLOW:
             if reason is not None and reason.statement is not None:
+                other = self._other_side(reason)
+                if other is not None:
+                    return (f"Allowed by {reason.source} statement {reason.statement} and {other.source} statement "
+                            f"{other.statement}: a cross-account request needs both accounts to allow it.")
                 return f"Allowed by {reason.source} statement {reason.statement}."
             if reason is not None and reason.message is not None:
                 return f"Allowed: {reason.message[0].lower()}{reason.message[1:]}"
             return "Allowed."
         if reason is not None:
             message = reason.sentence(self.request)
-            return f"Denied implicitly: {message[0].lower()}{message[1:]}"
+            return f"Denied implicitly: {message[0].lower()}{message[1:]}{self._near_miss(reason)}"
         return f"Denied implicitly: nothing allows {self.request.action} on {self.request.resource}."
+
+    def _other_side(self, reason: TraceEntry) -> TraceEntry | None:
+        """For a cross-account Allow, the allowing statement on the other side (identity vs resource)."""
+        if not self.request.is_cross_account:
+            return None
+        resource_kinds = (PolicyKind.RESOURCE, PolicyKind.TRUST, PolicyKind.KEY)
+        want_resource = reason.policy_kind not in resource_kinds
+        sides = (*resource_kinds, PolicyKind.IDENTITY)
+        for entry in self.trace:
+            if (entry.outcome is Outcome.ALLOW and entry.statement is not None and entry is not reason
+                    and entry.policy_kind in sides and (entry.policy_kind in resource_kinds) is want_resource):
+                return entry
+        return None
+
+    def _near_miss(self, gate: TraceEntry) -> str:
+        """`` Closest: <statement> would allow it, but ...`` for the gate's policy type, when a statement of
+        that type matched everything except its conditions (resource gates say so in their own sentence)."""
+        if gate.policy_kind not in (PolicyKind.IDENTITY, PolicyKind.SCP, PolicyKind.RCP, PolicyKind.SESSION,
+                                    PolicyKind.BOUNDARY):
+            return ""
+        for entry in self.trace:
+            if (entry.outcome is Outcome.CONDITIONS_NOT_MET and entry.effect is Effect.ALLOW
+                    and entry.policy_kind is gate.policy_kind and (gate.level is None or entry.level == gate.level)):
+                failed = "; ".join(f"it requires {c.describe_requirement()} but {c.describe()}"
+                                   for c in entry.conditions if not c.result)
+                return f" Closest: the {entry.source} statement {entry.statement} would allow it, but {failed}."
+        return ""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -51,7 +51,8 @@ def test_explicit_deny_beats_every_allow() -> None:
     )
     assert result.decision is Decision.EXPLICIT_DENY
     assert [e.statement for e in result.deciding_statements()] == ["'NoReads'"]
-    assert result.summary() == "Denied explicitly by identity policy 'guard' statement 'NoReads'."
+    assert result.summary() == (
+        "Denied explicitly by identity policy 'guard' statement 'NoReads'; an explicit deny overrides every allow.")
 
 
 @pytest.mark.parametrize(
@@ -183,7 +184,8 @@ def test_the_trace_is_json_and_names_the_context_values_seen() -> None:
     result = evaluate(request(**{"aws:SecureTransport": False}), identity_policies=[IDENTITY_ALLOW],
                       resource_policy=bucket)
     assert result.summary() == (
-        "Denied explicitly by bucket policy statement 'DenyInsecure' (aws:SecureTransport is false)."
+        "Denied explicitly by bucket policy statement 'DenyInsecure' (aws:SecureTransport is false); "
+        "an explicit deny overrides every allow."
     )
     data = json.loads(json.dumps(result.to_json()))
     deny_entry = next(e for e in data["trace"] if e["outcome"] == "deny")
@@ -225,3 +227,59 @@ def test_not_action_and_not_resource() -> None:
     assert evaluate(request(action="S3:getObject"), identity_policies=[policy]).allowed()
     assert not evaluate(request(action="iam:CreateUser"), identity_policies=[policy]).allowed()
     assert not evaluate(request(resource=f"{BUCKET}/secret"), identity_policies=[policy]).allowed()
+
+
+def test_cross_account_identity_gap_is_explained_plainly() -> None:
+    bob = f"arn:aws:iam::{B}:user/bob"
+    grant = doc(PolicyKind.RESOURCE, {**allow(Principal={"AWS": B}), "Sid": "PartnerRead"})
+    gap = evaluate(request(bob, B), resource_policy=grant)
+    assert gap.decision is Decision.IMPLICIT_DENY
+    summary = gap.summary()
+    assert "cross-account request: the bucket policy statement 'PartnerRead'" in summary
+    assert f"the caller's account {B} must also allow this in an identity-based policy, and none does" in summary
+    both = evaluate(request(bob, B), identity_policies=[IDENTITY_ALLOW], resource_policy=grant)
+    assert both.summary() == ("Allowed by identity policy 'reader' statement #1 and bucket policy statement "
+                              "'PartnerRead': a cross-account request needs both accounts to allow it.")
+
+
+def test_implicit_deny_names_the_closest_statement_and_the_value_seen() -> None:
+    tls_only = doc(PolicyKind.IDENTITY, allow(Condition={"Bool": {"aws:SecureTransport": "true"}}), name="tls")
+    result = evaluate(request(**{"aws:SecureTransport": "false"}), identity_policies=[tls_only])
+    assert result.summary() == (
+        f"Denied implicitly: no identity-based policy allows s3:GetObject on {OBJECT}. Closest: the identity "
+        "policy 'tls' statement #1 would allow it, but it requires Bool aws:SecureTransport true but "
+        "aws:SecureTransport is false.")
+
+
+def test_role_arn_caller_is_limited_like_a_role_grant() -> None:
+    by_role = doc(PolicyKind.RESOURCE, allow(Principal={"AWS": ROLE}))
+    limit = doc(PolicyKind.BOUNDARY, allow("ec2:*", "*"))
+    assert evaluate(request(ROLE), resource_policy=by_role).allowed()
+    assert evaluate(request(ROLE), resource_policy=by_role, permission_boundary=limit).decision is (
+        Decision.IMPLICIT_DENY)
+
+
+def test_trust_and_key_policies_are_required_even_when_absent() -> None:
+    anything = doc(PolicyKind.IDENTITY, allow("*", "*"))
+    assume = evaluate(request(action="sts:AssumeRole", resource=ROLE), identity_policies=[anything])
+    assert assume.decision is Decision.IMPLICIT_DENY
+    assert "no role trust policy was given" in assume.summary()
+    key = f"arn:aws:kms:eu-west-1:{A}:key/k"
+    assert evaluate(request(action="kms:Decrypt", resource=key), identity_policies=[anything]).decision is (
+        Decision.IMPLICIT_DENY)
+    assert evaluate(request(action="kms:ListKeys", resource="*"), identity_policies=[anything]).allowed()
+
+
+def test_federated_user_matches_a_grant_to_its_iam_user_within_its_session_policy() -> None:
+    federated = f"arn:aws:sts::{A}:federated-user/alice"
+    by_user = doc(PolicyKind.RESOURCE, allow(Principal={"AWS": USER}))
+    reads = doc(PolicyKind.SESSION, allow())
+    other = doc(PolicyKind.SESSION, allow("ec2:*", "*"))
+    assert evaluate(request(federated), resource_policy=by_user, session_policies=[reads]).allowed()
+    assert evaluate(request(federated), resource_policy=by_user, session_policies=[other]).decision is (
+        Decision.IMPLICIT_DENY)
+
+
+def test_anonymous_caller_is_described_in_words() -> None:
+    result = evaluate(request("anonymous", None))
+    assert "the caller is anonymous (unauthenticated)" in result.summary()
