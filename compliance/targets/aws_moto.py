@@ -22,7 +22,10 @@ MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "te
 
 def account_session(account: str, region: str = "us-east-1", **credentials: str) -> boto3.Session:
     """A boto3 session whose requests moto routes to `account` (x-moto-account-id header)."""
-    session = boto3.Session(region_name=region, **(credentials or MOTO_CREDENTIALS))
+    keys = credentials or MOTO_CREDENTIALS
+    session = boto3.Session(aws_access_key_id=keys["aws_access_key_id"],
+                            aws_secret_access_key=keys["aws_secret_access_key"],
+                            aws_session_token=keys.get("aws_session_token"), region_name=region)
 
     def add_header(request: Any, **_: Any) -> None:
         request.headers["x-moto-account-id"] = account
@@ -71,7 +74,8 @@ class MotoAwsTarget:
             _forget_organization_members()
 
     def client(self, service: str, account: str, region: str = "us-east-1", **credentials: str) -> Any:
-        return account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)
+        client: Any = account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        return client
 
     def snapshot(self, chain: Chain) -> AwsSnapshot:
         log = CallLog()

@@ -90,7 +90,7 @@ def instrument_session(session: boto3.Session, log: CallLog, *, read_only: bool)
     session.events.register("before-send.s3-control.*", _strip_account_host_prefix)
 
 
-def read(api: str, fn: Callable[[], T], *, absent: Iterable[str] = ()) -> Read[T]:
+def read(api: str, fn: Callable[[], T | None], *, absent: Iterable[str] = ()) -> Read[T]:
     """Run one read and keep its outcome. Never raises for AWS-side failures."""
     absent_codes = set(absent)
     try:
@@ -135,7 +135,8 @@ class AwsReader:
         self.org_failure = org_failure  # e.g. the management-account role could not be assumed
 
     def _client(self, service: str, region: str, session: boto3.Session | None = None) -> Any:
-        return (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)
+        client: Any = (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        return client
 
     def snapshot(self, chain: Chain, *, target: str, calls: CallLog) -> AwsSnapshot:
         region = chain.aws.region

@@ -40,7 +40,8 @@ class Deployment:
 
     @property
     def aws(self) -> Mapping[str, Any]:
-        return self.data.get("aws", {})
+        aws: Mapping[str, Any] = self.data.get("aws", {})
+        return aws
 
     @property
     def azure(self) -> Mapping[str, Any] | None:
