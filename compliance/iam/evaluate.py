@@ -19,10 +19,14 @@ evaluates requests", "Cross-account policy evaluation logic"):
      with implicit denies in identity, boundary and session policies; one naming the role ARN is
      "limited by an implicit deny in a permissions boundary or session policy"; one naming the
      account "delegate[s] permissions to the account", so an identity policy must allow;
+   * a request made as the role ARN itself is limited like a grant to the role ARN; a federated
+     user session matches a grant to "the ARN of the IAM user who federated", which "is limited by
+     an implicit deny in a permission boundary or session policy";
    * "IAM role trust policies and KMS key policies are exceptions ... because they must
-     explicitly allow access for principals": without their Allow, identity policies never
-     suffice. For trust policies, "If a permissions boundary is set for the user, then it must
-     allow the sts:AssumeRole action" (Update a role trust policy).
+     explicitly allow access for principals": without their Allow (or when none is given for
+     sts:AssumeRole* on a role or a kms: action on a key), identity policies never suffice. For
+     trust policies, "If a permissions boundary is set for the user, then it must allow the
+     sts:AssumeRole action" (Update a role trust policy).
 5. **Identity-based policies**: some statement must allow; "the AWS account root user ... has
    full access" by default.
 6. **Permissions boundary**: when present it must allow.
