@@ -103,7 +103,7 @@ def _settings(value: Any) -> Any:
 
 
 def _pretty(value: Any) -> list[str]:
-    return json.dumps(value, indent=2, sort_keys=True, default=str).splitlines()
+    return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False).splitlines()
 
 
 def _diff(before: Any, after: Any, since: str) -> str:

@@ -54,7 +54,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], css: str = "ecc
 
 
 def pre_json(value: Any) -> str:
-    return f'<pre class="ecc-pre">{esc(json.dumps(value, indent=2, sort_keys=True, default=str))}</pre>'
+    text = json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    return f'<pre class="ecc-pre">{esc(text)}</pre>'
 
 
 def diff_block(diff: str) -> str:

@@ -75,8 +75,9 @@ def _render_data(kind: str, data: Any) -> str:
         return readable + "<details><summary>Full record (JSON)</summary>" + pre_json(data) + "</details>"
     if isinstance(data, str):
         return f'<pre class="ecc-pre">{esc(data)}</pre>'
-    if kind in ("decision_trace", "chain_trace") and isinstance(data, list) and all(isinstance(s, str) for s in data):
-        return "<ol>" + "".join(f"<li>{esc(s)}</li>" for s in data) + "</ol>"
+    if isinstance(data, list) and data and all(isinstance(s, str) for s in data):
+        tag = "ol" if kind in ("decision_trace", "chain_trace") else "ul"
+        return f"<{tag}>" + "".join(f"<li>{esc(s)}</li>" for s in data) + f"</{tag}>"
     if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
         keys = list(dict.fromkeys(k for r in data for k in r))
         flat = all(not isinstance(r.get(k), Mapping | list) for r in data for k in keys)
@@ -87,7 +88,8 @@ def _render_data(kind: str, data: Any) -> str:
 
 def _evidence_block(item: Mapping[str, Any]) -> str:
     kind = str(item.get("kind", "note"))
-    source = f' <span class="ecc-note">({esc(_KIND_TITLES.get(kind, kind))}; source: {esc(item.get("source"))})</span>'
+    origin = f"; source: {item['source']}" if item.get("source") else ""
+    source = f' <span class="ecc-note">({esc(_KIND_TITLES.get(kind, kind) + origin)})</span>'
     return (f"<details open><summary>{esc(item.get('label'))}{source}</summary>"
             f"{_render_data(kind, item.get('data'))}</details>")
 
@@ -115,8 +117,7 @@ def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]
         ("Remediation", esc(check.get("remediation"))),
         ("Recorded at (UTC)", esc(record.get("recorded_at"))),
     ])
-    parts = [f'<div class="ecc-detail"><p class="ecc-finding">{badge(finding["status"])} '
-             f'{esc(finding.get("message"))}</p>', facts]
+    parts = ['<div class="ecc-detail">', facts]
     evidence = finding.get("evidence") or []
     parts.append("<h4>Evidence</h4>")
     parts.extend(_evidence_block(item) for item in evidence)

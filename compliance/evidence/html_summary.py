@@ -111,9 +111,22 @@ def _finding_list(items: Sequence[Mapping[str, Any]]) -> str:
          esc(i["message"])] for i in items))
 
 
+def _drift_headline(drift: Mapping[str, Any] | None) -> str:
+    if drift is None:
+        return ""
+    counts = [(len(drift["status_changes"]), "check(s) changed status"),
+              (len(drift["policies"]), "policy document(s) changed"),
+              (len(drift["settings"]), "chain(s) with other settings changed"),
+              (len(drift["new_findings"]), "new finding(s)"),
+              (len(drift["vanished_findings"]), "vanished finding(s)")]
+    said = ", ".join(f"{n} {what}" for n, what in counts if n) or "no change"
+    return (f'<p>Since the baseline run of {esc(drift["since"])}: {esc(said)} '
+            '(see <a href="#ecc-drift">Changed since</a>).</p>')
+
+
 def drift_html(drift: Mapping[str, Any] | None) -> str:
     if drift is None:
-        return ('<h2>Changed since the previous run</h2><p class="ecc-note">No baseline was given '
+        return ('<h2 id="ecc-drift">Changed since the previous run</h2><p class="ecc-note">No baseline was given '
                 "(<code>--baseline &lt;earlier evidence.json&gt;</code>), so changes were not assessed.</p>")
     base = drift["baseline"]
     parts = [f'<h2 id="ecc-drift">Changed since {esc(drift["since"])}</h2>',
@@ -166,14 +179,15 @@ def summary_html(document: Mapping[str, Any]) -> str:
         f"<style>{CSS}</style>",
         '<section class="ecc">',
         verdict(document),
+        _drift_headline(document.get("drift")),
         "<h2>The export chain checked</h2>", chain_html,
         "<h2>This run</h2>", kv_table(_run_rows(document)),
+        "<h2>Results</h2>", _results(document["findings"]),
         "<h2>Control coverage</h2>",
         '<p class="ecc-note">Every 21 CFR Part 11 and EU GMP Annex 11 requirement that bears on storing exported '
         "records, the checks that address it and the worst status among them. Requirements no check addresses "
         "are listed as not covered; checks of the suite that did not run in this run show as NOT RUN.</p>",
         _matrix(document["coverage"]),
-        "<h2>Results</h2>", _results(document["findings"]),
         drift_html(document.get("drift")),
         integrity_html(document),
         "<h2>Evidence per check</h2>",

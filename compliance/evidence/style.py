@@ -6,7 +6,7 @@ CSS = """
 body { color: #1f2933; font-size: 13px; max-width: 1500px; margin: 0 auto; padding: 0 16px; }
 h1#title { font-size: 22px; margin-bottom: 2px; }
 #environment-header, #environment { display: none; } /* the versions are in "This run" */
-#results-table .col-testId { max-width: 230px; word-break: break-all; font-size: 11px; color: #52606d; }
+#results-table .col-testId, #results-table th[data-column-type="testId"] { display: none; } /* in finding.json */
 #results-table .col-links { max-width: 90px; }
 .ecc { color: #1f2933; font-size: 13px; line-height: 1.45; }
 .ecc h2 { font-size: 17px; margin: 22px 0 6px; padding-bottom: 3px; border-bottom: 2px solid #d9e2ec; }

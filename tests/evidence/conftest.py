@@ -22,6 +22,7 @@ from compliance.targets.deployment import reference_deployment_path
 COMPLIANCE_DIR = Path(compliance.__file__).resolve().parent
 EXTERNAL_ID = "ext-id-evidence-7c1e9a4d"
 ROLE_ARN_CHECK = "aws_configured_role_arn_matches_role"
+FUZZ_EXAMPLES = 10  # the fuzzing checks' Hypothesis budget in these runs: enough to exercise, cheap to run
 _BLOB = re.compile(r'data-jsonblob="([^"]*)"')
 
 
@@ -96,7 +97,8 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Run
             path = pytester.path / f"deployment-{n}.json"
             path.write_text(json.dumps(deployment), encoding="utf-8")
             extra += ["--deployment", str(path)]
-        result = pytester.runpytest(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-k", select, *extra)
+        result = pytester.runpytest(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-k", select,
+                                    "--fuzz-examples", str(FUZZ_EXAMPLES), *extra)
         latest = evidence / "LATEST"
         assert latest.is_file(), result.stdout.str() + result.stderr.str()
         return Run(result, evidence / latest.read_text(encoding="utf-8").strip())

@@ -9,7 +9,7 @@ from compliance.controls import REQUIREMENTS
 from compliance.evidence.coverage import NOT_COVERED, NOT_RUN
 from compliance.registry import load_all_checks
 
-from .conftest import ROLE_ARN_CHECK, Run, RunSuite, failing_deployment
+from .conftest import FUZZ_EXAMPLES, ROLE_ARN_CHECK, Run, RunSuite, failing_deployment
 
 
 def _summary_section(run: Run) -> str:
@@ -31,11 +31,11 @@ def _assert_header(run: Run) -> None:
     for name in ("export-chain-compliance", "pytest", "boto3", "botocore", "moto", "azure-storage-blob",
                  "hypothesis", "pytest-html"):
         assert header["versions"][name], name
-    assert header["fuzzing"]["examples_per_check"] == 200
+    assert header["fuzzing"]["examples_per_check"] == FUZZ_EXAMPLES
     section = _summary_section(run)
     for text in ("The export chain checked", "This run", "Control coverage", "Results", "Integrity of this evidence",
                  "company-audit-reports", "audit-backup", "111122223333", header["chain_config"]["sha256"],
-                 "EXPORT_EXTERNAL_ID", "«redacted»", "200 examples per fuzzing check", header["started"],
+                 "EXPORT_EXTERNAL_ID", "«redacted»", f"{FUZZ_EXAMPLES} examples per fuzzing check", header["started"],
                  header["finished"], "boto3 ", "azure-storage-blob ", "MANIFEST.sha256"):
         assert text in section, text
 
