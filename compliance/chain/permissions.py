@@ -10,7 +10,7 @@ from __future__ import annotations
 ROLE = ("iam:GetRole",)
 ROLE_POLICIES = ("iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
                  "iam:GetPolicy", "iam:GetPolicyVersion")
-SCPS = ("organizations:ListParents", "organizations:DescribeOrganizationalUnit",
+SCPS = ("organizations:DescribeOrganization", "organizations:ListParents", "organizations:DescribeOrganizationalUnit",
         "organizations:ListPoliciesForTarget", "organizations:DescribePolicy")
 BUCKET = ("s3:GetBucketLocation",)
 BUCKET_POLICY = (*BUCKET, "s3:GetBucketPolicy")

@@ -87,7 +87,8 @@ def instrument_session(session: boto3.Session, log: CallLog, *, read_only: bool)
     session.events.register("after-call.*.*", log.after_call)
     if read_only:
         session.events.register("before-call.*.*", guard_read_only)
-    session.events.register("before-send.s3-control.*", _strip_account_host_prefix)
+    # before signing: a host changed after SigV4 signing no longer matches the signature (IAM-enforcing servers)
+    session.events.register("before-sign.s3-control.*", _strip_account_host_prefix)
 
 
 def read(api: str, fn: Callable[[], T | None], *, absent: Iterable[str] = ()) -> Read[T]:
