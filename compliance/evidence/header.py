@@ -104,12 +104,19 @@ def fuzzing(state: RunState) -> dict[str, Any]:
     return {"examples_per_check": state.options.get(FUZZ_OPTION), "seeds": seeds}
 
 
+def _describe_target(state: RunState) -> str:
+    if not state.is_emulated:
+        return "live AWS and Azure accounts, read-only"
+    azure = state.chain_config is not None and any(c.azure is not None for c in state.chain_config.chains)
+    emulators = "moto (AWS) and Azurite (Azure Blob)" if azure else "moto (AWS)"
+    return f"emulated: {emulators}, provisioned from a deployment file"
+
+
 def run_header(state: RunState, finished: datetime) -> dict[str, Any]:
     config = state.chain_config
     return {
         "target": state.target,
-        "target_description": ("moto (emulated AWS, provisioned from a deployment file)" if state.is_emulated
-                               else "live AWS/Azure accounts"),
+        "target_description": _describe_target(state),
         "deployment_file": str(state.deployment_path) if state.deployment_path else (
             "bundled reference deployment" if state.is_emulated else None),
         "chain_config": {"path": str(state.chain_path), "sha256": config.sha256 if config else None},

@@ -122,7 +122,7 @@ def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]
     parts.append("<h4>Evidence</h4>")
     parts.extend(_evidence_block(item) for item in evidence)
     if not evidence:
-        parts.append('<p class="ecc-note">The check attached no evidence beyond the finding above.</p>')
+        parts.append('<p class="ecc-note">The check attached no evidence beyond its finding (in the row above).</p>')
     calls = _matching_calls(check.get("permissions", []), api_calls)
     if calls:
         parts.append("<h4>API calls that read this check's inputs</h4>" + _calls_block(calls))

@@ -6,6 +6,7 @@ Registered only when pytest-html is active (its hook specifications exist only t
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import pytest
@@ -73,6 +74,12 @@ class HtmlReport:
         report_extras.append(extras.html(detail_html(clean, calls)))
         report_extras.append(extras.json(clean, name="finding.json"))
         setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
+
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        """A check's log starts with its outcome in words, not pytest's (path, line, reason) skip tuple."""
+        longrepr = getattr(report, "longrepr", None)
+        if getattr(report, "compliance", None) is not None and isinstance(longrepr, tuple) and data:
+            data[0] = escape(str(longrepr[2]).removeprefix("Skipped: ")) + "\n"
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
