@@ -5,8 +5,10 @@ Runs select the AWS checks (`-k aws`) so no Azurite is started; each run costs a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -18,6 +20,12 @@ import pytest
 
 import compliance
 from compliance.targets.deployment import reference_deployment_path
+
+# pytester's in-process runs unload every module a run imported; native-extension packages (cryptography,
+# used for Azurite's TLS) break when re-imported. Importing them here keeps them loaded across runs.
+for _module in ("cryptography.hazmat.primitives.hashes", "cryptography.x509", "trustme", "azure.storage.blob"):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_module)
 
 COMPLIANCE_DIR = Path(compliance.__file__).resolve().parent
 EXTERNAL_ID = "ext-id-evidence-7c1e9a4d"

@@ -12,7 +12,7 @@ import pytest
 from compliance.__main__ import main as cli
 from compliance.evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME, run_files, write_manifest
 
-from .conftest import RunSuite
+from .conftest import COMPLIANCE_DIR, RunSuite
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +133,13 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "compliance", "verify", str(run)], capture_output=True, text=True,
                          check=False)
     assert bad.returncode == 1 and "ALTERED: evidence.html" in bad.stdout
+
+
+def test_missing_sign_key_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    evidence = pytester.path / "evidence"
+    result = pytester.runpytest(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-k", "aws",
+                                "--sign-key", str(pytester.path / "no.key"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "--sign-key" in errors[0] and "no such key file" in errors[0]
+    assert not evidence.exists()
