@@ -66,7 +66,7 @@ def test_aws_fuzz_unintended_requests_denied(chain_view: ChainView, fuzz_budget:
     policies = [chain_view.trust(), *chain_view.identity_policies(), chain_view.boundary(),
                 chain_view.bucket_policy(), chain_view.key_policy()]
     found = harvest(policies)
-    seed = fuzz_seed()
+    seed = fuzz_seed(chain.id, "aws_fuzz_unintended_requests_denied")
     families = negative_probes(chain_view, found)
 
     def problem(probe: Probe) -> str | None:
@@ -127,7 +127,7 @@ def test_aws_fuzz_intended_requests_allowed(chain_view: ChainView, fuzz_budget: 
         return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
     evaluator = ChainEvaluator(chain_view, positive=True)
     evaluator.scps  # noqa: B018 - unreadable SCPs must be an ERROR before anything is generated
-    seed = fuzz_seed()
+    seed = fuzz_seed(chain.id, "aws_fuzz_intended_requests_allowed")
     default_ip = evaluation_ips(chain)[0]
 
     def problem(example: tuple[str, str | None, dict[str, str]]) -> str | None:
