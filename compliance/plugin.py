@@ -34,6 +34,7 @@ AZURE_WRITE_PROBE_OPTION = "--azure-write-probe"
 SIGN_KEY_OPTION = "--sign-key"
 
 FINDING_KEY = pytest.StashKey[Finding]()
+LOADGROUP_KEY = "compliance_loadgroup"
 PACKAGE_DIR = Path(compliance.__file__).resolve().parent
 
 FIXTURE_PLUGINS = ("compliance.fixtures", "compliance.chain.fixtures", "compliance.fixtures_azure")
@@ -93,6 +94,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in FIXTURE_PLUGINS:
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.import_plugin(name)
+    if getattr(config, "workerinput", {}).get(LOADGROUP_KEY):
+        # xdist workers re-parse the command line (without the controller's --dist change below); without this
+        # they add no @group suffix and the controller's loadgroup scheduler spreads a chain over the workers
+        config.option.loadgroup = True
+    if hasattr(config, "workerinput") and config.getoption("loadgroup", False):
+        config.pluginmanager.register(GroupSuffix(), "compliance-group-suffix")
     if not hasattr(config, "workerinput"):
         if _is_compliance_run(config):
             # Before the run directory exists: a bad input is one usage-error line, never half evidence.
@@ -105,6 +112,36 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.option.dist = "loadgroup"  # keep each chain's checks (and its snapshot read) on one worker
 
             prepare_run_dir(config, state)
+
+
+class GroupSuffix:
+    """xdist worker: make sure each check's node id ends in `@<chain id>`, the group the controller schedules by.
+
+    xdist 3.8 writes the suffix to `item._nodeid`, which pytest 9.2 no longer reads (node ids are structured
+    `NodeId`s): the suffix is lost and loadgroup silently spreads one chain over every worker
+    (pytest-dev/pytest-xdist#1386). Done again here, after xdist, in a form both pytest versions read."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            chain = callspec.params.get("chain") if callspec is not None else None
+            if chain is None or meta_of(getattr(item, "obj", None)) is None or item.nodeid.endswith(f"@{chain.id}"):
+                continue
+            suffixed = f"{item.nodeid}@{chain.id}"
+            if hasattr(item, "_id"):
+                from _pytest.nodeid import NodeId  # pytest >= 9.2
+
+                item._id = NodeId.parse(suffixed)
+            else:
+                item._nodeid = suffixed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): tell each worker that the run distributes by chain group."""
+    if node.config.getoption("dist", "no") == "loadgroup":
+        node.workerinput[LOADGROUP_KEY] = True
 
 
 def validate_inputs(state: RunState) -> None:
@@ -142,7 +179,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if config is None:
         metafunc.parametrize("chain", [None], ids=["invalid-chain-config"])
         return
-    metafunc.parametrize("chain", list(config.chains), ids=[c.id for c in config.chains])
+    # the xdist_group mark is set here, at collection, so xdist's worker sees it whatever the hook order
+    metafunc.parametrize("chain", [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
+                                   for c in config.chains])
 
 
 @pytest.hookimpl(tryfirst=True)
