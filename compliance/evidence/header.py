@@ -93,7 +93,7 @@ def _seeds(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 def fuzzing(state: RunState) -> dict[str, Any]:
     """The Hypothesis example budget and every seed a check recorded in its finding."""
     seeds: list[dict[str, Any]] = []
-    for record in state.records:
+    for record in sorted(state.records, key=lambda r: str(r.get("nodeid"))):  # serial and -n N runs agree
         finding = record.get("finding") or {}
         found = dict(_seeds(finding.get("details") or {}))
         for item in finding.get("evidence") or []:
