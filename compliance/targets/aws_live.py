@@ -6,7 +6,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from compliance.config import Chain
-from compliance.targets.aws_reader import AwsReader, CallLog, instrument_session
+from compliance.targets.aws_reader import AwsReader, CallLog, instrument_session, new_session
 from compliance.targets.snapshot import AwsSnapshot, Read, ReadFailure
 
 SESSION_NAME = "export-chain-compliance"
@@ -22,7 +22,7 @@ class LiveAwsTarget:
 
     def snapshot(self, chain: Chain) -> AwsSnapshot:
         log = CallLog()
-        session = self.base_session or boto3.Session(region_name=chain.aws.region)
+        session = self.base_session or new_session(region_name=chain.aws.region)
         instrument_session(session, log, read_only=True)
         if chain.aws.audit_role_arn:
             try:
@@ -34,7 +34,7 @@ class LiveAwsTarget:
                     "sts:AssumeRole", str(error.get("Code", "Unknown")), str(error.get("Message", exc))), log)
             except BotoCoreError as exc:
                 return unreadable(chain, self.name, ReadFailure("sts:AssumeRole", type(exc).__name__, str(exc)), log)
-            session = boto3.Session(
+            session = new_session(
                 aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                 aws_session_token=creds["SessionToken"], region_name=chain.aws.region)
             instrument_session(session, log, read_only=True)
@@ -58,7 +58,7 @@ class LiveAwsTarget:
                                      str(error.get("Message", exc)))
         except BotoCoreError as exc:
             return None, ReadFailure("sts:AssumeRole", type(exc).__name__, str(exc))
-        assumed = boto3.Session(
+        assumed = new_session(
             aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"], region_name=chain.aws.region)
         instrument_session(assumed, log, read_only=True)

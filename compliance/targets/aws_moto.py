@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from compliance.config import Chain
 from compliance.errors import ConfigError, TargetError
-from compliance.targets.aws_reader import CLIENT_CONFIG, AwsReader, CallLog, instrument_session
+from compliance.targets.aws_reader import CLIENT_CONFIG, AwsReader, CallLog, instrument_session, new_session
 from compliance.targets.deployment import Deployment, substitute
 from compliance.targets.snapshot import AwsSnapshot
 
@@ -23,7 +23,7 @@ MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "te
 def account_session(account: str, region: str = "us-east-1", **credentials: str) -> boto3.Session:
     """A boto3 session whose requests moto routes to `account` (x-moto-account-id header)."""
     keys = credentials or MOTO_CREDENTIALS
-    session = boto3.Session(aws_access_key_id=keys["aws_access_key_id"],
+    session = new_session(aws_access_key_id=keys["aws_access_key_id"],
                             aws_secret_access_key=keys["aws_secret_access_key"],
                             aws_session_token=keys.get("aws_session_token"), region_name=region)
 

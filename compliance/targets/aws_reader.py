@@ -43,6 +43,26 @@ NEWEST_KEPT = 5
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30)
 
 
+_LOADER: Any = None
+
+
+def new_session(**kwargs: Any) -> boto3.Session:
+    """A boto3 session sharing one botocore data loader with every other session of this process.
+
+    Each chain reads through its own sessions (its account, its assumed role). A fresh botocore session loads
+    and parses the service models and endpoint rulesets from disk again (~40 ms a client); with many chains
+    that was the largest cost of a run. The loader only caches read-only model data."""
+    global _LOADER
+    import botocore.session
+
+    core = botocore.session.get_session()
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core, **kwargs)
+
+
 def is_read_operation(operation: str) -> bool:
     return operation.startswith(READ_PREFIXES) or operation in READ_EXCEPTIONS
 

@@ -1,0 +1,133 @@
+"""Scale benchmark: `pytest compliance/` over 1, 50 and 200 chains (20 accounts), serial and with `-n 2`.
+
+    .venv/bin/python benchmarks/bench_scale.py                       # the full matrix (about half an hour here)
+    .venv/bin/python benchmarks/bench_scale.py --sizes 1,50 --modes n2 --fuzz-examples 50
+
+Each run is a fresh `pytest compliance/ --deployment D --chain C` on a moto deployment from scale_fixture.py
+(realistic SCPs, bucket policies, boundaries; no [azure] section, so no Azurite). Reported per run: wall time,
+peak RSS of the largest process (the pytest controller or one xdist worker; from a wrapper's
+RUSAGE_CHILDREN), AWS API calls per chain (from evidence.json snapshots' api_calls) and the result totals.
+Figures are quoted as ratios too: the machine is noisy, the ratios much less so.
+
+This is a script, never a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import scale_fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+           "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+           "sys.exit(rc)")
+
+
+@dataclass
+class Result:
+    chains: int
+    mode: str
+    wall: float
+    peak_rss_mb: float
+    calls_per_chain: float
+    calls_min: int
+    calls_max: int
+    reads_per_resource_max: int
+    totals: dict[str, int]
+    exit_code: int
+
+    @property
+    def per_chain(self) -> float:
+        return self.wall / self.chains
+
+
+def run(chains: int, accounts: int, mode: str, fuzz_examples: int, work: Path) -> Result:
+    case = work / f"{chains}-{mode}"
+    deployment, toml = scale_fixture.generate(chains, accounts)
+    case.mkdir(parents=True, exist_ok=True)
+    (case / "deployment.json").write_text(json.dumps(deployment), encoding="utf-8")
+    (case / "chains.toml").write_text(toml, encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", str(ROOT / "compliance"), "--deployment", str(case / "deployment.json"),
+               "--chain", str(case / "chains.toml"), "--evidence-dir", str(case / "reports"),
+               "--fuzz-examples", str(fuzz_examples), "-q", "-p", "no:cacheprovider"]
+    if mode == "n2":
+        command += ["-n", "2"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "PYTEST_"))}
+    env.setdefault("EXPORT_EXTERNAL_ID", "bench-external-id-0000")
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, *command], cwd=case, env=env, capture_output=True,
+                          text=True)
+    wall = time.perf_counter() - started
+    peak = next((int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB")), 0)
+    (run_dir,) = [p for p in (case / "reports").iterdir() if p.is_dir() and not p.is_symlink()]
+    evidence = json.loads((run_dir / "evidence.json").read_text(encoding="utf-8"))
+    per_chain = [len(s["api_calls"]) for s in evidence["snapshots"].values()]
+    repeats = 0
+    for snapshot in evidence["snapshots"].values():
+        counts = Counter(c["operation"] for c in snapshot["api_calls"])
+        # one read per resource: these are made once per chain; list/describe of SCP levels once per level
+        repeats = max(repeats, *(counts[op] for op in ("GetRole", "GetBucketLocation", "GetBucketEncryption",
+                                                       "GetCallerIdentity", "DescribeKey", "GetKeyPolicy")))
+    if proc.returncode not in (0, 1):
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+    return Result(chains, mode, wall, peak / 1024, statistics.mean(per_chain) if per_chain else 0,
+                  min(per_chain, default=0), max(per_chain, default=0), repeats, evidence["totals"], proc.returncode)
+
+
+def table(results: list[Result]) -> str:
+    base = {r.mode: r for r in results if r.chains == min(x.chains for x in results)}
+    lines = ["| chains | mode | wall s | s/chain | × wall of smallest | peak RSS MB | API calls/chain (min–max) "
+             "| max reads of one resource | results | exit |",
+             "|---:|---|---:|---:|---:|---:|---|---:|---|---:|"]
+    for r in results:
+        ratio = r.wall / base[r.mode].wall if r.mode in base else float("nan")
+        totals = ", ".join(f"{n} {s}" for s, n in sorted(r.totals.items()) if n)
+        lines.append(f"| {r.chains} | {'-n 2' if r.mode == 'n2' else 'serial'} | {r.wall:.1f} | {r.per_chain:.2f} | "
+                     f"{ratio:.1f} | {r.peak_rss_mb:.0f} | {r.calls_per_chain:.1f} ({r.calls_min}–{r.calls_max}) | "
+                     f"{r.reads_per_resource_max} | {totals} | {r.exit_code} |")
+    by = {(r.chains, r.mode): r for r in results}
+    speedups = [f"{c} chains: serial/-n 2 = {by[(c, 'serial')].wall / by[(c, 'n2')].wall:.2f}"
+                for c in sorted({r.chains for r in results}) if (c, "serial") in by and (c, "n2") in by]
+    if speedups:
+        lines.append("")
+        lines.append("Speed-up of -n 2: " + "; ".join(speedups))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Scale benchmark (see the module docstring).")
+    parser.add_argument("--sizes", default="1,50,200", help="chain counts (default 1,50,200)")
+    parser.add_argument("--accounts", type=int, default=20, help="accounts the chains are spread over (default 20)")
+    parser.add_argument("--modes", default="serial,n2", help="serial and/or n2 (default both)")
+    parser.add_argument("--fuzz-examples", type=int, default=200, help="--fuzz-examples (default: the suite's 200)")
+    parser.add_argument("--work", type=Path, default=None, help="keep the runs here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    results = []
+    for chains in [int(s) for s in args.sizes.split(",")]:
+        for mode in args.modes.split(","):
+            result = run(chains, min(args.accounts, chains), mode, args.fuzz_examples, work)
+            print(f"{chains:4d} chains {mode:6s}: {result.wall:7.1f} s, peak RSS {result.peak_rss_mb:.0f} MB, "
+                  f"{result.calls_per_chain:.1f} API calls/chain, exit {result.exit_code}", flush=True)
+            results.append(result)
+    print()
+    print(f"fuzz examples per check: {args.fuzz_examples}; accounts: up to {args.accounts}; work dir: {work}")
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps([r.__dict__ for r in results], indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
