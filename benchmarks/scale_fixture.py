@@ -61,7 +61,8 @@ def chain_parts(i: int, account: str) -> tuple[dict[str, Any], dict[str, Any], d
     role_arn = f"arn:aws:iam::{account}:role/{role}"
     bucket = f"audit-reports-{i:03d}-{account}"
     alias = f"audit-{i:03d}"
-    key = {"alias": alias, "description": f"SSE-KMS key for {bucket}", "policy": {"Version": "2012-10-17", "Statement": [
+    key = {"alias": alias, "description": f"SSE-KMS key for {bucket}", "policy": {
+        "Version": "2012-10-17", "Statement": [
         {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "AllowExportRole", "Effect": "Allow", "Principal": {"AWS": role_arn},

@@ -134,7 +134,7 @@ class GroupSuffix:
 
                 item._id = NodeId.parse(suffixed)
             else:
-                item._nodeid = suffixed
+                item._nodeid = suffixed  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)

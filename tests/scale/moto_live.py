@@ -18,13 +18,12 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import urllib.parse
 
 import requests
 from moto.iam import access_control

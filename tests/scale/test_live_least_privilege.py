@@ -30,7 +30,7 @@ from compliance.registry import load_all_checks
 from .moto_live import AUDIT_ROLE, MANAGEMENT, audit_role_arn, evidence_of, live_server, run_live
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import scale_fixture  # noqa: E402
+import scale_fixture
 
 ACTIONS = sorted(aws_actions())
 FULL = "chain-000"

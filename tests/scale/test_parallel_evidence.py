@@ -2,8 +2,9 @@
 
 Both runs use the moto target on a 4-chain, 2-account scale deployment. What may differ, and is removed before
 comparing: timing (recorded_at, started/finished, durations), ids the emulator invents on every provisioning
-(KMS key ids, organization/root/OU/policy ids, object version ids), canary object names and times, and object
-times, and the time in an evaluated request's context. Under xdist each worker provisions its own moto, so those ids differ between workers too. Everything
+(KMS key ids, organization/root/OU/policy ids, object version ids), canary object names and times, object
+times, and the time in an evaluated request's context. Under xdist each worker provisions its own moto, so those
+ids differ between workers too. Everything
 else — findings, their order, messages, evidence, snapshots, the api_calls of each chain, the header (fuzz
 seeds included) — must be equal.
 """
@@ -23,7 +24,7 @@ import pytest
 from .moto_live import COMPLIANCE_DIR, EXTERNAL_ID, clean_env, evidence_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import scale_fixture  # noqa: E402
+import scale_fixture
 
 TIMING_KEYS = {"recorded_at", "started", "finished", "duration", "durations", "run_id", "run_dir", "path",
                "evidence_dir", "generated_at",
