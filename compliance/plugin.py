@@ -149,6 +149,8 @@ def validate_inputs(state: RunState) -> None:
     state.load_config()
     if state.config_error is not None:
         raise pytest.UsageError(str(state.config_error))
+    if state.target == Target.LIVE:
+        check_aws_profile()
     if state.target == Target.MOTO:
         from compliance.targets.deployment import load_deployment, placeholders
 
@@ -162,6 +164,19 @@ def validate_inputs(state: RunState) -> None:
                 raise pytest.UsageError(str(ConfigError(
                     deployment.source, where, f"{{{{env:{name}}}}} but environment variable {name} is not set",
                     f"export {name}=<value> before running")))
+
+
+def check_aws_profile() -> None:
+    """Live mode: a profile named by AWS_PROFILE that does not exist is a usage error, not 40 tracebacks."""
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    if not profile:
+        return
+    import botocore.session
+
+    if profile not in botocore.session.Session().available_profiles:
+        raise pytest.UsageError(str(ConfigError(
+            "environment", "AWS_PROFILE", f"profile {profile!r} is not in your AWS config or credentials file",
+            "run `aws configure list-profiles` and export an existing profile (or `aws configure sso`)")))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -256,8 +271,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record = _record(state, meta, chain, finding)
     elif call.when == "setup" and report.failed:
         message = call.excinfo.exconly() if call.excinfo else "setup failed"
-        record = _record(state, meta, chain, Finding.error(
-            f"The check could not start: {state.redactor().text(message.splitlines()[0])}"))
+        finding = Finding.error(f"The check could not start: {state.redactor().text(message.splitlines()[0])}")
+        record = _record(state, meta, chain, finding)
+        if item.config.option.tbstyle == "auto":  # one line for the reader; --tb=long keeps the traceback
+            report.longrepr = f"ERROR (could not verify): {finding.message}"
     else:
         return report
     snapshot = state.snapshots.get(chain.id) if chain is not None else None

@@ -22,7 +22,10 @@ class LiveAwsTarget:
 
     def snapshot(self, chain: Chain) -> AwsSnapshot:
         log = CallLog()
-        session = self.base_session or new_session(region_name=chain.aws.region)
+        try:
+            session = self.base_session or new_session(region_name=chain.aws.region)
+        except BotoCoreError as exc:
+            return unreadable(chain, self.name, ReadFailure("boto3.Session", type(exc).__name__, str(exc)), log)
         instrument_session(session, log, read_only=True)
         if chain.aws.audit_role_arn:
             try:
