@@ -14,7 +14,7 @@ from compliance.chain.proposed import Proposal, ProposalTarget
 from compliance.config import Chain
 from compliance.errors import ComplianceError, ReadError
 from compliance.iam import PolicyDocument, PolicyKind, parse_policy
-from compliance.targets.snapshot import AwsSnapshot, BucketSnapshot, KmsKey, RoleSnapshot
+from compliance.targets.snapshot import AwsSnapshot, BucketSnapshot, KmsKey, NamedPolicy, RoleSnapshot
 
 SCP_REMEDY = (
     "an SCP could deny the export, so it cannot be shown to be allowed; let the audit identity call "
@@ -78,6 +78,14 @@ class ChainView:
             return None
         return self._parse(document, kind, name, f"proposed ({proposal.source})")
 
+    def _overlaid(self, proposal: Proposal | None, kind: PolicyKind, named: NamedPolicy, origin: str,
+                  used: set[str]) -> SourcedPolicy | None:
+        """`named` as read from `origin`, or the proposal that replaces it (its `replaces` noted in `used`)."""
+        if proposal is None:
+            return self._parse(named.document, kind, named.name, origin)
+        used.add(proposal.replaces)
+        return self._proposed(proposal, kind, named.name)
+
     def _memo(self, key: str, build: Any) -> Any:
         if key not in self._cache:
             self._cache[key] = build()
@@ -104,21 +112,13 @@ class ChainView:
             used: set[str] = set()
             for named in role.inline_policies.require() or ():
                 proposal = self._proposal(ProposalTarget.ROLE_INLINE, named.name)
-                if proposal is not None:
-                    used.add(proposal.replaces)
-                    policy = self._proposed(proposal, PolicyKind.IDENTITY, named.name)
-                else:
-                    policy = self._parse(named.document, PolicyKind.IDENTITY, named.name, "iam:GetRolePolicy")
+                policy = self._overlaid(proposal, PolicyKind.IDENTITY, named, "iam:GetRolePolicy", used)
                 if policy is not None:
                     out.append(policy)
             for named in role.managed_policies.require() or ():
                 proposal = self._proposal(ProposalTarget.ROLE_MANAGED, named.name) or (
                     self._proposal(ProposalTarget.ROLE_MANAGED, named.arn) if named.arn else None)
-                if proposal is not None:
-                    used.add(proposal.replaces)
-                    policy = self._proposed(proposal, PolicyKind.IDENTITY, named.name)
-                else:
-                    policy = self._parse(named.document, PolicyKind.IDENTITY, named.name, "iam:GetPolicyVersion")
+                policy = self._overlaid(proposal, PolicyKind.IDENTITY, named, "iam:GetPolicyVersion", used)
                 if policy is not None:
                     out.append(policy)
             for proposal in self.proposals:
@@ -207,12 +207,8 @@ class ChainView:
                 policies: list[SourcedPolicy] = []
                 for named in level.policies:
                     proposal = self._proposal(ProposalTarget.SCP, named.name)
-                    if proposal is not None:
-                        used.add(proposal.replaces)
-                        policy = self._proposed(proposal, PolicyKind.SCP, named.name)
-                    else:
-                        policy = self._parse(named.document, PolicyKind.SCP, named.name,
-                                             f"organizations:DescribePolicy ({level.target_type} {level.name})")
+                    policy = self._overlaid(proposal, PolicyKind.SCP, named,
+                                            f"organizations:DescribePolicy ({level.target_type} {level.name})", used)
                     if policy is not None:
                         policies.append(policy)
                 out.append(tuple(policies))
