@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from compliance.config import Chain
 from compliance.iam import PolicyDocument, PolicyKind, Request, parse_policy
+from compliance.model import Finding
 from compliance.targets.snapshot import Encryption, RoleSnapshot
 
 VENDOR_SESSION_NAME = "vendor-export"
@@ -95,6 +96,11 @@ def vendor_ips(chain: Chain) -> tuple[str, ...]:
 def evaluation_ips(chain: Chain) -> tuple[str, ...]:
     """The source addresses to evaluate the vendor from: its published ones, else an unpublished one."""
     return vendor_ips(chain) or (UNPUBLISHED_IP,)
+
+
+def external_id_unavailable(chain: Chain) -> Finding:
+    """The ERROR of a check that needs the ExternalId when its environment variable is empty."""
+    return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
 
 
 def _now() -> dict[str, str]:

@@ -7,7 +7,7 @@ from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
 from compliance.chain.gates import first_denied
 from compliance.chain.intended import intended_gates
-from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips
+from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips, external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Finding, Provider, Severity
 from compliance.registry import check
@@ -33,7 +33,7 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     chain = chain_view.chain
     kit = EvidenceKit(chain_view)
     if chain.external_id() is None:
-        return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
+        return external_id_unavailable(chain)
     assumptions = [VENDOR_POLICY_ASSUMPTION]
     for ip in evaluation_ips(chain):
         gates = intended_gates(chain_view, ip=ip)

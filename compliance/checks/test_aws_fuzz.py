@@ -13,7 +13,12 @@ from compliance.chain.explain import cause
 from compliance.chain.fuzz import Counterexample, find_counterexample, fuzz_seed, reproduce_hint
 from compliance.chain.gates import first_denied
 from compliance.chain.intended import intended_gates
-from compliance.chain.requests import OTHER_PRINCIPAL_ASSUMPTION, VENDOR_POLICY_ASSUMPTION, evaluation_ips
+from compliance.chain.requests import (
+    OTHER_PRINCIPAL_ASSUMPTION,
+    VENDOR_POLICY_ASSUMPTION,
+    evaluation_ips,
+    external_id_unavailable,
+)
 from compliance.chain.strategies import Probe, harvest, negative_probes, positive_examples
 from compliance.chain.view import ChainView
 from compliance.iam import Evaluation, evaluate
@@ -124,7 +129,7 @@ def test_aws_fuzz_intended_requests_allowed(chain_view: ChainView, fuzz_budget: 
     chain = chain_view.chain
     kit = EvidenceKit(chain_view)
     if chain.external_id() is None:
-        return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
+        return external_id_unavailable(chain)
     evaluator = ChainEvaluator(chain_view, positive=True)
     evaluator.scps  # noqa: B018 - unreadable SCPs must be an ERROR before anything is generated
     seed = fuzz_seed(chain.id, "aws_fuzz_intended_requests_allowed")

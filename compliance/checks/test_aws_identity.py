@@ -7,7 +7,13 @@ from compliance.chain.evaluator import ChainEvaluator
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause, is_tag_key, tag_problems
 from compliance.chain.intended import intended_gates
-from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, assume_request, evaluation_ips, vendor_caller
+from compliance.chain.requests import (
+    VENDOR_POLICY_ASSUMPTION,
+    assume_request,
+    evaluation_ips,
+    external_id_unavailable,
+    vendor_caller,
+)
 from compliance.chain.view import ChainView
 from compliance.config import Chain
 from compliance.errors import ReadError
@@ -96,7 +102,7 @@ def test_aws_session_tags_satisfy_tag_conditions(chain_view: ChainView) -> Findi
     chain = chain_view.chain
     kit = EvidenceKit(chain_view)
     if chain.external_id() is None:
-        return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
+        return external_id_unavailable(chain)
     gates = intended_gates(chain_view)
     tags = sorted(chain.vendor.session_tags)
     for gate in gates:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from compliance.chain import permissions as perms
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.intended import KMS_ALGORITHMS
+from compliance.chain.requests import external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Finding, Provider, Severity
 from compliance.registry import check
@@ -58,7 +59,7 @@ def test_aws_canary_export_encrypted_and_locked(chain_view: ChainView, aws_targe
                                       "not the proposed ones.", resource=chain.aws.bucket)
     external_id = chain.external_id()
     if external_id is None:
-        return Finding.error(f"The ExternalId is not available ({chain.vendor.external_id_env} is empty).")
+        return external_id_unavailable(chain)
     bucket = chain_view.bucket()
     encryption = bucket.encryption.require()
     lock = bucket.object_lock.require()
