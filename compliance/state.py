@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from compliance.config import ChainConfig, default_chain_path, load_chain_config
+from compliance.config import ChainConfig, load_chain_config
 from compliance.errors import ConfigError
 from compliance.evidence.redact import Redactor
 
@@ -74,6 +74,3 @@ STATE_KEY = pytest.StashKey[RunState]()
 def run_state(config: pytest.Config) -> RunState:
     return config.stash[STATE_KEY]
 
-
-def default_chain() -> Path:
-    return default_chain_path()
