@@ -99,6 +99,7 @@ def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | N
     effective = effective_or_finding(azure_backup, needs="permissions")
     if isinstance(effective, Finding):
         return effective
+    evidence = sas_evidence(effective)
     perms = effective.permissions or ""
     allow_append = azure_backup.config.allow_append
     excess = analysis.excess_permissions(perms, allow_append)
@@ -107,9 +108,9 @@ def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | N
     if excess:
         return Finding.failed(f"The SAS ({source}) grants {', '.join(excess)} beyond the write set ({allowed}), so "
                               f"anyone holding the vendor's copy can do more than add backups.",
-                              resource=azure_backup.resource, evidence=sas_evidence(effective))
+                              resource=azure_backup.resource, evidence=evidence)
     return Finding.passed(f"The SAS ({source}) grants only sp={perms}, within the write set ({allowed}).",
-                          resource=azure_backup.resource, evidence=sas_evidence(effective))
+                          resource=azure_backup.resource, evidence=evidence)
 
 
 @check(
@@ -132,15 +133,16 @@ def test_azure_sas_requires_https(chain: Chain, azure_backup: AzureBackup | None
     effective = effective_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
+    evidence = sas_evidence(effective)
     protocol = effective.token.protocol
     if protocol is None:
         return Finding.failed("The SAS has no spr field, so it is accepted over plain HTTP as well as HTTPS.",
-                              resource=azure_backup.resource, evidence=sas_evidence(effective))
+                              resource=azure_backup.resource, evidence=evidence)
     if protocol != "https":
         return Finding.failed(f"The SAS allows spr={protocol}, so it is accepted over plain HTTP.",
-                              resource=azure_backup.resource, evidence=sas_evidence(effective))
+                              resource=azure_backup.resource, evidence=evidence)
     return Finding.passed("The SAS is signed for HTTPS only (spr=https).", resource=azure_backup.resource,
-                          evidence=sas_evidence(effective))
+                          evidence=evidence)
 
 
 @check(
@@ -162,12 +164,13 @@ def test_azure_sas_has_expiry(chain: Chain, azure_backup: AzureBackup | None) ->
     effective = effective_or_finding(azure_backup, needs="expiry")
     if isinstance(effective, Finding):
         return effective
+    evidence = sas_evidence(effective)
     if effective.expiry is None:
         return Finding.failed(f"Neither the SAS nor its stored access policy {effective.token.policy_id!r} sets an "
                               f"expiry, so a leaked copy never stops working.", resource=azure_backup.resource,
-                              evidence=sas_evidence(effective))
+                              evidence=evidence)
     return Finding.passed(f"The SAS expires on {when(effective.expiry)} (set by {effective.source_of('expiry')}).",
-                          resource=azure_backup.resource, evidence=sas_evidence(effective))
+                          resource=azure_backup.resource, evidence=evidence)
 
 
 def _expiry_or_finding(backup: AzureBackup) -> EffectiveSas | Finding:
@@ -271,6 +274,7 @@ def test_azure_sas_revocable(chain: Chain, azure_backup: AzureBackup | None) -> 
     effective = effective_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
+    evidence = sas_evidence(effective)
     method, how = analysis.revocation(effective)
     suffix = ""
     if effective.policy_state is PolicyState.MISSING:
@@ -278,19 +282,19 @@ def test_azure_sas_revocable(chain: Chain, azure_backup: AzureBackup | None) -> 
     if method == "account key rotation":
         if effective.token.is_account_sas:
             return Finding.failed(f"The account SAS can be revoked {how}; a leaked copy reaches every container "
-                                  "until then.", resource=azure_backup.resource, evidence=sas_evidence(effective))
+                                  "until then.", resource=azure_backup.resource, evidence=evidence)
         limit = azure_backup.config.max_unrevocable_sas_days
         if effective.expiry is None:
             return Finding.failed(f"The SAS has no expiry and can be revoked {how}.",
-                                  resource=azure_backup.resource, evidence=sas_evidence(effective))
+                                  resource=azure_backup.resource, evidence=evidence)
         left = analysis.days(effective.expiry - datetime.now(UTC))
         if left > limit:
             return Finding.failed(
                 f"The SAS stays valid for {left:.0f} more days and can be revoked {how}; without a stored access "
                 f"policy it must expire within {limit} days (azure.max_unrevocable_sas_days).",
-                resource=azure_backup.resource, evidence=sas_evidence(effective))
+                resource=azure_backup.resource, evidence=evidence)
         return Finding.passed(f"The SAS has no stored access policy, but expires within {limit} days; until then "
                               f"it is revocable {how}.", resource=azure_backup.resource,
-                              evidence=sas_evidence(effective))
+                              evidence=evidence)
     return Finding.passed(f"The SAS is revocable by {method}: {how}.{suffix}", resource=azure_backup.resource,
-                          evidence=sas_evidence(effective))
+                          evidence=evidence)
