@@ -67,8 +67,6 @@ def _is_compliance_run(config: pytest.Config) -> bool:
     for arg in config.args:
         path = (base / arg.split("::", 1)[0]).resolve()
         if path == PACKAGE_DIR or PACKAGE_DIR in path.parents or path in PACKAGE_DIR.parents:
-            if path in PACKAGE_DIR.parents and not config.args:
-                continue
             return True
     return False
 
@@ -202,15 +200,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = run_state(config)
-    checks = [item for item in items if item.get_closest_marker(MARKER) is not None]
-    if not checks:
-        return
-    validate_inputs(state)
-    for item in checks:
-        callspec = getattr(item, "callspec", None)
-        chain = callspec.params.get("chain") if callspec is not None else None
-        if chain is not None:
-            item.add_marker(pytest.mark.xdist_group(chain.id))
+    if any(item.get_closest_marker(MARKER) is not None for item in items):
+        validate_inputs(state)
 
 
 @pytest.hookimpl(tryfirst=True)
