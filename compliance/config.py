@@ -73,6 +73,7 @@ class AzureManagement:
     subscription_id: str
     resource_group: str
     account_name: str
+    endpoint: str = "https://management.azure.com"  # Resource Manager base URL (sovereign clouds differ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class AzureConfig:
     canary_prefix: str = "compliance-canary/"
     management: AzureManagement | None = None
     max_unrevocable_sas_days: int = 90
+    vendor_ips: tuple[str, ...] = ()  # where the vendor writes from; defaults to vendor.source_ips
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +278,29 @@ def _aws(source: str, path: str, table: Mapping[str, Any]) -> AwsConfig:
     return AwsConfig(role_arn, bucket, prefix, region, retention, age, audit_role or None, org_role or None)
 
 
-def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int) -> AzureConfig:
+ARM_ENDPOINT_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
+
+
+def _azure_ips(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = r._get("vendor_ips", False, '["203.0.113.0/24"]')
+    if raw is None:
+        return default
+    if not isinstance(raw, list):
+        raise r.fail("vendor_ips", "expected a list of CIDRs", 'write it as `vendor_ips = ["203.0.113.0/24"]`')
+    ips: list[str] = []
+    for i, cidr in enumerate(raw):
+        try:
+            if not isinstance(cidr, str):
+                raise ValueError
+            ips.append(str(ipaddress.ip_network(cidr, strict=False)))
+        except ValueError:
+            raise r.fail(f"vendor_ips[{i}]", f"{cidr!r} is not a valid IPv4 or IPv6 CIDR",
+                         'use a network like "203.0.113.0/24"') from None
+    return tuple(ips)
+
+
+def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int,
+           vendor_ips: tuple[str, ...] = ()) -> AzureConfig:
     r = _Reader(source, path, table)
     url = r.string("account_url", "https://contosoaudit.blob.core.windows.net",
                    pattern=re.compile(r"^https?://[^\s/]+(/[^\s]*)?$"), what="account URL")
@@ -297,11 +321,15 @@ def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int)
             m.string("subscription_id", "00000000-0000-0000-0000-000000000000"),
             m.string("resource_group", "rg-audit"),
             m.string("account_name", "contosoaudit"),
+            m.string("endpoint", "https://management.azure.com", required=False,
+                     default="https://management.azure.com", pattern=ARM_ENDPOINT_RE,
+                     what="Resource Manager endpoint (https://host, no path)").rstrip("/"),
         )
         m.finish()
+    ips = _azure_ips(r, vendor_ips)
     r.finish()
     return AzureConfig(url, container, sas_env, min_days, allow_append, max_life, retention, canary, management,
-                       unrevocable)
+                       unrevocable, ips)
 
 
 def _chain(source: str, path: str, table: Mapping[str, Any], chain_id: str | None) -> Chain:
@@ -315,7 +343,8 @@ def _chain(source: str, path: str, table: Mapping[str, Any], chain_id: str | Non
     assert vendor_t is not None and aws_t is not None
     vendor = _vendor(source, r.key("vendor"), vendor_t)
     aws = _aws(source, r.key("aws"), aws_t)
-    azure = _azure(source, r.key("azure"), azure_t, aws.min_retention_days) if azure_t is not None else None
+    azure = (_azure(source, r.key("azure"), azure_t, aws.min_retention_days, vendor.source_ips)
+             if azure_t is not None else None)
     r.finish()
     return Chain(chain_id, vendor, aws, azure)
 
