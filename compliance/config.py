@@ -15,9 +15,10 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from compliance.errors import ConfigError
 
@@ -28,6 +29,52 @@ REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CHAIN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
+ORG_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
+READER_ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):"
+                           r"(root|(role|user)/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64})$")
+OIDC_PROVIDER_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):"
+                              r"oidc-provider/([A-Za-z0-9.-]+(?:/[\x21-\x7e]+)?)$")
+SAML_PROVIDER_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):saml-provider/([\w.@-]{1,128})$")
+SERVICE_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
+
+
+class SseHeader(StrEnum):
+    """The x-amz-server-side-encryption header the vendor sends with each write (`vendor.sse_header`)."""
+
+    BUCKET_DEFAULT = "bucket-default"  # the bucket's default algorithm, stated explicitly
+    NONE = "none"  # no header: S3 applies the bucket's default encryption
+    AWS_KMS = "aws:kms"
+    AWS_KMS_DSSE = "aws:kms:dsse"
+    AES256 = "AES256"
+
+
+class CannedAcl(StrEnum):
+    """The canned ACLs an object write (x-amz-acl) may carry (S3 User Guide, "Canned ACL")."""
+
+    PRIVATE = "private"
+    PUBLIC_READ = "public-read"
+    PUBLIC_READ_WRITE = "public-read-write"
+    AUTHENTICATED_READ = "authenticated-read"
+    AWS_EXEC_READ = "aws-exec-read"
+    BUCKET_OWNER_READ = "bucket-owner-read"
+    BUCKET_OWNER_FULL_CONTROL = "bucket-owner-full-control"
+
+
+class UploadKind(StrEnum):
+    """How the vendor writes an export (`vendor.upload_kinds`)."""
+
+    SINGLE = "single"  # one PutObject
+    MULTIPART = "multipart"  # CreateMultipartUpload, UploadPart, CompleteMultipartUpload
+
+
+class AssumerKind(StrEnum):
+    """The kind of a declared federated or service path into the export role."""
+
+    OIDC_PROVIDER = "oidc-provider"
+    SAML_PROVIDER = "saml-provider"
+    SERVICE = "service"
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 def default_chain_path() -> Path:
@@ -42,10 +89,40 @@ class VendorConfig:
     configured_role_arn: str
     session_tags: Mapping[str, str]
     source_ips: tuple[str, ...]
+    sse_header: SseHeader = SseHeader.BUCKET_DEFAULT
+    kms_key_id_header: bool = True
+    acl: CannedAcl | None = None
+    upload_kinds: tuple[UploadKind, ...] = (UploadKind.SINGLE, UploadKind.MULTIPART)
 
     @property
     def account(self) -> str:
         return self.principal.split(":")[4]
+
+    def declared_headers(self) -> dict[str, str | bool | list[str]]:
+        """The declared request shape, as the evidence notes of header-dependent findings show it."""
+        return {"vendor.sse_header": self.sse_header.value, "vendor.kms_key_id_header": self.kms_key_id_header,
+                "vendor.acl": self.acl.value if self.acl is not None else "",
+                "vendor.upload_kinds": [kind.value for kind in self.upload_kinds]}
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredAssumer:
+    """An intended federated or service path into the export role (`[[aws.declared_assumers]]`).
+
+    `conditions` maps a condition key to the exact value every admitted request must carry; for an OIDC
+    provider it always holds the pinned `<HOST>:sub`.
+    """
+
+    principal: str
+    kind: AssumerKind
+    conditions: Mapping[str, str]
+
+    @property
+    def provider_host(self) -> str | None:
+        """The OIDC provider's host (and path), the prefix of its condition keys; None for other kinds."""
+        if self.kind is not AssumerKind.OIDC_PROVIDER:
+            return None
+        return self.principal.split(":oidc-provider/", 1)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +135,10 @@ class AwsConfig:
     max_export_age_hours: float
     audit_role_arn: str | None = None
     organizations_role_arn: str | None = None
+    readers: tuple[str, ...] = ()
+    """Who may read the records besides the customer account's own principals: IAM ARNs (role/user/root),
+    12-digit account ids or organization ids (o-...)."""
+    declared_assumers: tuple[DeclaredAssumer, ...] = ()
 
     @property
     def account(self) -> str:
@@ -248,8 +329,47 @@ def _vendor(source: str, path: str, table: Mapping[str, Any]) -> VendorConfig:
         except ValueError:
             raise r.fail(f"source_ips[{i}]", f"{cidr!r} is not a valid IPv4 or IPv6 CIDR",
                          'use a network like "203.0.113.0/24" or "2001:db8::/32"') from None
+    sse_header, kms_key_id_header, acl, upload_kinds = _vendor_request(r)
     r.finish()
-    return VendorConfig(name, principal, external_id_env, configured, tags, tuple(ips))
+    return VendorConfig(name, principal, external_id_env, configured, tags, tuple(ips), sse_header,
+                        kms_key_id_header, acl, upload_kinds)
+
+
+def _choice(r: _Reader, name: str, enum: type[_E], value: Any, where: str | None = None) -> _E:
+    options = ", ".join(f'"{member.value}"' for member in enum)
+    if not isinstance(value, str):
+        raise r.fail(where or name, f"expected a string, got {type(value).__name__}", f"use one of {options}")
+    try:
+        return enum(value)
+    except ValueError:
+        raise r.fail(where or name, f"{value!r} is not one of {options}", f"use one of {options}") from None
+
+
+def _vendor_request(r: _Reader) -> tuple[SseHeader, bool, CannedAcl | None, tuple[UploadKind, ...]]:
+    """What the vendor's writes carry (item 7 of issue 10): the SSE and key-id headers, x-amz-acl, upload kinds."""
+    sse_raw = r._get("sse_header", False, '"bucket-default"')
+    sse = SseHeader.BUCKET_DEFAULT if sse_raw is None else _choice(r, "sse_header", SseHeader, sse_raw)
+    explicit_key_id = "kms_key_id_header" in r.table
+    key_id = r.boolean("kms_key_id_header", default=True)
+    if explicit_key_id and key_id and sse in (SseHeader.NONE, SseHeader.AES256):
+        raise r.fail("kms_key_id_header", f'true, but sse_header is "{sse.value}": S3 accepts the key-id header '
+                     "only with an aws:kms or aws:kms:dsse header",
+                     'set `kms_key_id_header = false` or `sse_header = "aws:kms"`')
+    acl_raw = r._get("acl", False, '""')
+    acl = None if acl_raw is None or acl_raw == "" else _choice(r, "acl", CannedAcl, acl_raw)
+    kinds_raw = r._get("upload_kinds", False, '["single", "multipart"]')
+    if kinds_raw is None:
+        kinds: tuple[UploadKind, ...] = (UploadKind.SINGLE, UploadKind.MULTIPART)
+    else:
+        if not isinstance(kinds_raw, list) or not kinds_raw:
+            raise r.fail("upload_kinds", f"expected a non-empty list, got {kinds_raw!r}",
+                         'write it as `upload_kinds = ["single", "multipart"]`')
+        parsed = [_choice(r, "upload_kinds", UploadKind, k, f"upload_kinds[{i}]") for i, k in enumerate(kinds_raw)]
+        if len(set(parsed)) != len(parsed):
+            raise r.fail("upload_kinds", "lists an upload kind twice",
+                         'write it as `upload_kinds = ["single", "multipart"]`')
+        kinds = tuple(parsed)
+    return sse, key_id, acl, kinds
 
 
 def _aws(source: str, path: str, table: Mapping[str, Any]) -> AwsConfig:
@@ -274,8 +394,89 @@ def _aws(source: str, path: str, table: Mapping[str, Any]) -> AwsConfig:
     if org_role and not ROLE_ARN_RE.match(org_role):
         raise r.fail("organizations_role_arn", f"{org_role!r} is not a valid IAM role ARN",
                      'use the form "arn:aws:iam::222233334444:role/OrganizationsReadOnly"')
+    readers = _readers(r)
+    assumers = _declared_assumers(r)
     r.finish()
-    return AwsConfig(role_arn, bucket, prefix, region, retention, age, audit_role or None, org_role or None)
+    return AwsConfig(role_arn, bucket, prefix, region, retention, age, audit_role or None, org_role or None,
+                     readers, assumers)
+
+
+def _readers(r: _Reader) -> tuple[str, ...]:
+    raw = r._get("readers", False, "[]")
+    if raw is None:
+        return ()
+    example = 'readers = ["arn:aws:iam::444455556666:role/Auditor", "444455556666", "o-a1b2c3d4e5"]'
+    if not isinstance(raw, list):
+        raise r.fail("readers", f"expected a list, got {type(raw).__name__}", f"write it as `{example}`")
+    out: list[str] = []
+    for i, value in enumerate(raw):
+        ok = isinstance(value, str) and bool(READER_ARN_RE.match(value) or ACCOUNT_RE.match(value)
+                                             or ORG_ID_RE.match(value))
+        if not ok:
+            raise r.fail(f"readers[{i}]", f"{value!r} is not an IAM role/user/root ARN, a 12-digit account id or an "
+                         "organization id", 'use "arn:aws:iam::444455556666:role/Auditor", "444455556666" or '
+                         '"o-a1b2c3d4e5"')
+        if value in out:
+            raise r.fail(f"readers[{i}]", f"{value!r} is listed twice", "list each reader once")
+        out.append(value)
+    return tuple(out)
+
+
+def _assumer_kind(r: _Reader, where: str, principal: Any) -> AssumerKind:
+    if isinstance(principal, str):
+        if OIDC_PROVIDER_RE.match(principal):
+            return AssumerKind.OIDC_PROVIDER
+        if SAML_PROVIDER_RE.match(principal):
+            return AssumerKind.SAML_PROVIDER
+        if SERVICE_PRINCIPAL_RE.match(principal):
+            return AssumerKind.SERVICE
+    raise r.fail(f"{where}.principal", f"{principal!r} is not an OIDC provider ARN, a SAML provider ARN or a "
+                 "service principal", 'use "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent'
+                 '.com", "arn:aws:iam::111122223333:saml-provider/Okta" or "ec2.amazonaws.com"')
+
+
+def _declared_assumers(r: _Reader) -> tuple[DeclaredAssumer, ...]:
+    """[[aws.declared_assumers]]: intended federated/service paths into the role, with the values they carry."""
+    raw = r._get("declared_assumers", False, "[]")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise r.fail("declared_assumers", "expected [[aws.declared_assumers]] tables",
+                     'write each as `[[aws.declared_assumers]]` with `principal = "..."` and `conditions = { ... }`')
+    out: list[DeclaredAssumer] = []
+    for i, table in enumerate(raw):
+        where = f"declared_assumers[{i}]"
+        t = _Reader(r.source, r.key(where), table)
+        principal = t._get("principal", True, '"arn:aws:iam::111122223333:oidc-provider/token.actions.'
+                                              'githubusercontent.com"')
+        kind = _assumer_kind(r, where, principal)
+        conditions_raw = t._get("conditions", False, "{ ... }") or {}
+        if not isinstance(conditions_raw, dict):
+            raise t.fail("conditions", "expected a table of condition-key = exact value",
+                         'write it as `conditions = { "token.actions.githubusercontent.com:sub" = '
+                         '"repo:org/repo:ref:refs/heads/main" }`')
+        conditions: dict[str, str] = {}
+        for key, value in conditions_raw.items():
+            if not isinstance(value, str) or not value:
+                raise t.fail(f"conditions.{key}", f"expected the exact value as a non-empty string, got {value!r}",
+                             "quote the one value every admitted request carries")
+            conditions[key] = value
+        t.finish()
+        assumer = DeclaredAssumer(principal, kind, conditions)
+        host = assumer.provider_host
+        if host is not None:
+            sub = f"{host}:sub"
+            if sub not in conditions:
+                raise t.fail("conditions", f"an OIDC provider path needs a pinned `{sub}`, which is missing",
+                             f'add `"{sub}" = "<the one subject>"` to conditions '
+                             "(e.g. repo:org/repo:ref:refs/heads/main)")
+            if any(w in conditions[sub] for w in "*?"):
+                raise t.fail(f"conditions.{sub}", f"{conditions[sub]!r} is a pattern, not a pinned subject",
+                             "write the exact subject, without * or ?")
+        if any(a.principal == principal for a in out):
+            raise r.fail(f"{where}.principal", f"{principal!r} is declared twice", "declare each path once")
+        out.append(assumer)
+    return tuple(out)
 
 
 ARM_ENDPOINT_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from compliance.config import (
+    AssumerKind,
+    CannedAcl,
     ChainConfig,
+    DeclaredAssumer,
+    SseHeader,
+    UploadKind,
     default_chain_path,
     load_chain_config,
     parse_chain_config,
@@ -304,3 +309,128 @@ def test_multi_chain_cannot_be_mixed_with_top_level_tables() -> None:
 def test_chains_must_be_tables() -> None:
     err = error_of("chains = 5\n", require_secrets=False)
     assert err.key == "chains" and err.problem == "expected one or more [[chains]] tables"
+
+
+# --- what the vendor's requests carry ([vendor]) and the proof keys ([aws]) ------------------------------
+
+GITHUB = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+GITHUB_SUB = "token.actions.githubusercontent.com:sub"
+
+
+def test_request_shape_defaults_keep_todays_behaviour() -> None:
+    (chain,) = parse(reference_chain()).chains
+    vendor = chain.vendor
+    assert (vendor.sse_header, vendor.kms_key_id_header, vendor.acl) == (SseHeader.BUCKET_DEFAULT, True, None)
+    assert vendor.upload_kinds == (UploadKind.SINGLE, UploadKind.MULTIPART)
+    assert chain.aws.readers == () and chain.aws.declared_assumers == ()
+    assert vendor.declared_headers() == {"vendor.sse_header": "bucket-default", "vendor.kms_key_id_header": True,
+                                         "vendor.acl": "", "vendor.upload_kinds": ["single", "multipart"]}
+
+
+def test_request_shape_keys_parse_into_enums() -> None:
+    data = edit(lambda d: d["vendor"].update(sse_header="aws:kms:dsse", kms_key_id_header=False,
+                                             acl="bucket-owner-full-control", upload_kinds=["multipart"]))
+    (chain,) = parse(data).chains
+    assert chain.vendor.sse_header is SseHeader.AWS_KMS_DSSE and chain.vendor.kms_key_id_header is False
+    assert chain.vendor.acl is CannedAcl.BUCKET_OWNER_FULL_CONTROL
+    assert chain.vendor.upload_kinds == (UploadKind.MULTIPART,)
+    (chain,) = parse(edit(lambda d: d["vendor"].update(sse_header="none", kms_key_id_header=False, acl=""))).chains
+    assert (chain.vendor.sse_header, chain.vendor.acl) == (SseHeader.NONE, None)
+
+
+@pytest.mark.parametrize(("key", "value", "where", "problem"), [
+    ("sse_header", "kms", "vendor.sse_header", "'kms' is not one of \"bucket-default\""),
+    ("sse_header", True, "vendor.sse_header", "expected a string"),
+    ("kms_key_id_header", "yes", "vendor.kms_key_id_header", "expected true or false"),
+    ("acl", "log-delivery-write", "vendor.acl", "'log-delivery-write' is not one of \"private\""),
+    ("upload_kinds", "single", "vendor.upload_kinds", "expected a non-empty list"),
+    ("upload_kinds", [], "vendor.upload_kinds", "expected a non-empty list"),
+    ("upload_kinds", ["single", "chunked"], "vendor.upload_kinds[1]", "'chunked' is not one of"),
+    ("upload_kinds", ["single", "single"], "vendor.upload_kinds", "lists an upload kind twice"),
+])
+def test_request_shape_bad_values(key: str, value: Any, where: str, problem: str) -> None:
+    err = error_of(edit(lambda d: d["vendor"].__setitem__(key, value)))
+    assert err.key == where and err.problem.startswith(problem), err
+
+
+def test_key_id_header_without_kms_header_is_rejected() -> None:
+    err = error_of(edit(lambda d: d["vendor"].update(sse_header="AES256", kms_key_id_header=True)))
+    assert err.key == "vendor.kms_key_id_header" and "aws:kms" in err.problem
+    assert "kms_key_id_header = false" in err.fix
+    # the default (true) is only sent with an SSE-KMS header, so "none" alone is fine
+    (chain,) = parse(edit(lambda d: d["vendor"].update(sse_header="none"))).chains
+    assert chain.vendor.sse_header is SseHeader.NONE
+
+
+def test_readers_and_declared_assumers_parse() -> None:
+    data = edit(lambda d: d["aws"].update(
+        readers=["arn:aws:iam::444455556666:role/Auditor", "arn:aws:iam::444455556666:root", "555566667777",
+                 "o-a1b2c3d4e5"],
+        declared_assumers=[{"principal": GITHUB, "conditions": {GITHUB_SUB: "repo:acme/exports:ref:refs/heads/main",
+                                                                "token.actions.githubusercontent.com:aud":
+                                                                    "sts.amazonaws.com"}},
+                           {"principal": "arn:aws:iam::111122223333:saml-provider/Okta",
+                            "conditions": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+                           {"principal": "lambda.amazonaws.com"}]))
+    (chain,) = parse(data).chains
+    assert chain.aws.readers[2:] == ("555566667777", "o-a1b2c3d4e5")
+    github, saml, service = chain.aws.declared_assumers
+    assert github == DeclaredAssumer(GITHUB, AssumerKind.OIDC_PROVIDER,
+                                     {GITHUB_SUB: "repo:acme/exports:ref:refs/heads/main",
+                                      "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"})
+    assert github.provider_host == "token.actions.githubusercontent.com"
+    assert (saml.kind, service.kind, service.conditions) == (AssumerKind.SAML_PROVIDER, AssumerKind.SERVICE, {})
+
+
+def test_eks_oidc_provider_host_includes_its_path() -> None:
+    eks = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B7"
+    sub = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B7:sub"
+    data = edit(lambda d: d["aws"].update(declared_assumers=[{"principal": eks, "conditions": {
+        sub: "system:serviceaccount:exports:writer"}}]))
+    (assumer,) = parse(data).chains[0].aws.declared_assumers
+    assert assumer.provider_host is not None and f"{assumer.provider_host}:sub" == sub
+
+
+@pytest.mark.parametrize(("assumers", "where", "problem", "fix"), [
+    ([{"principal": GITHUB}], "aws.declared_assumers[0].conditions", f"needs a pinned `{GITHUB_SUB}`",
+     f'add `"{GITHUB_SUB}" = '),
+    ([{"principal": GITHUB, "conditions": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}],
+     "aws.declared_assumers[0].conditions", "needs a pinned", "add `"),
+    ([{"principal": GITHUB, "conditions": {GITHUB_SUB: "repo:acme/*"}}],
+     f"aws.declared_assumers[0].conditions.{GITHUB_SUB}", "is a pattern, not a pinned subject",
+     "write the exact subject"),
+    ([{"principal": GITHUB, "conditions": {GITHUB_SUB: ["a", "b"]}}],
+     f"aws.declared_assumers[0].conditions.{GITHUB_SUB}", "expected the exact value", "quote"),
+    ([{"principal": "lambda"}], "aws.declared_assumers[0].principal", "is not an OIDC provider ARN", "use "),
+    ([{"principal": "arn:aws:iam::111122223333:role/Deployer"}], "aws.declared_assumers[0].principal",
+     "is not an OIDC provider ARN", "use "),
+    ([{"conditions": {}}], "aws.declared_assumers[0].principal", "missing required key", "add `principal"),
+    ([{"principal": "lambda.amazonaws.com", "condition": {}}], "aws.declared_assumers[0].condition", "unknown key",
+     "did you mean `conditions`?"),
+    ([{"principal": "lambda.amazonaws.com"}, {"principal": "lambda.amazonaws.com"}],
+     "aws.declared_assumers[1].principal", "is declared twice", "declare each path once"),
+    ("lambda.amazonaws.com", "aws.declared_assumers", "expected [[aws.declared_assumers]] tables",
+     "write each as `[[aws.declared_assumers]]`"),
+])
+def test_declared_assumers_bad_values(assumers: Any, where: str, problem: str, fix: str) -> None:
+    err = error_of(edit(lambda d: d["aws"].__setitem__("declared_assumers", assumers)))
+    assert err.key == where and problem in err.problem and err.fix.startswith(fix), err
+
+
+@pytest.mark.parametrize(("readers", "where", "problem"), [
+    ("444455556666", "aws.readers", "expected a list"),
+    (["arn:aws:iam::444455556666:group/Auditors"], "aws.readers[0]", "is not an IAM role/user/root ARN"),
+    (["4444555566"], "aws.readers[0]", "is not an IAM role/user/root ARN"),
+    (["o-short"], "aws.readers[0]", "is not an IAM role/user/root ARN"),
+    ([444455556666], "aws.readers[0]", "is not an IAM role/user/root ARN"),
+    (["444455556666", "444455556666"], "aws.readers[1]", "is listed twice"),
+])
+def test_readers_bad_values(readers: Any, where: str, problem: str) -> None:
+    err = error_of(edit(lambda d: d["aws"].__setitem__("readers", readers)))
+    assert err.key == where and problem in err.problem, err
+
+
+def test_bundled_reference_chain_comments_show_every_new_key() -> None:
+    text = default_chain_path().read_text(encoding="utf-8")
+    for key in ("sse_header", "kms_key_id_header", "acl", "upload_kinds", "readers", "[[aws.declared_assumers]]"):
+        assert f"# {key}" in text, key
