@@ -52,12 +52,31 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
     "organizations:DescribeOrganizationalUnit": ("organizations:DescribeOrganizationalUnit",),
     "organizations:ListPoliciesForTarget": ("organizations:ListPoliciesForTarget",),
     "organizations:DescribePolicy": ("organizations:DescribePolicy",),
+    "s3control:ListAccessPoints": ("s3:ListAccessPoints",),
+    "s3control:GetAccessPointPolicy": ("s3:GetAccessPointPolicy",),
+    "s3control:GetAccessPointPolicyStatus": ("s3:GetAccessPointPolicyStatus",),
+    "s3control:ListMultiRegionAccessPoints": ("s3:ListMultiRegionAccessPoints",),
+    "s3control:GetMultiRegionAccessPointPolicy": ("s3:GetMultiRegionAccessPointPolicy",),
+    "s3control:GetMultiRegionAccessPointPolicyStatus": ("s3:GetMultiRegionAccessPointPolicyStatus",),
+    "s3control:ListAccessPointsForObjectLambda": ("s3:ListAccessPointsForObjectLambda",),
+    "s3control:GetAccessPointConfigurationForObjectLambda": ("s3:GetAccessPointConfigurationForObjectLambda",),
+    "s3control:GetAccessPointPolicyForObjectLambda": ("s3:GetAccessPointPolicyForObjectLambda",),
+    "s3control:GetAccessPointPolicyStatusForObjectLambda": ("s3:GetAccessPointPolicyStatusForObjectLambda",),
 }
 
 # Reads the snapshot keeps as evidence (shown in the report, compared by --baseline drift) that no check decides
 # on. Without them a live run still gives every check's result, but the snapshot records the AccessDenied.
 SNAPSHOT_ONLY_ACTIONS: dict[str, str] = {
     "s3:GetReplicationConfiguration": "bucket replication rules (where copies of the records go): evidence and drift",
+    # Every path to the records through access points (compliance/chain/permissions.py ACCESS_POINTS). Snapshot-only
+    # until a check declares ACCESS_POINTS (the proof of who can read the records); then drop them here.
+    **dict.fromkeys(
+        ("s3:ListAccessPoints", "s3:GetAccessPointPolicy", "s3:GetAccessPointPolicyStatus",
+         "s3:ListMultiRegionAccessPoints", "s3:GetMultiRegionAccessPointPolicy",
+         "s3:GetMultiRegionAccessPointPolicyStatus", "s3:ListAccessPointsForObjectLambda",
+         "s3:GetAccessPointConfigurationForObjectLambda", "s3:GetAccessPointPolicyForObjectLambda",
+         "s3:GetAccessPointPolicyStatusForObjectLambda"),
+        "access points, Multi-Region and Object Lambda access points on the bucket: evidence and drift"),
 }
 
 

@@ -23,6 +23,16 @@ VERSIONING = (*BUCKET, "s3:GetBucketVersioning")
 OBJECT_LOCK = (*BUCKET, "s3:GetBucketObjectLockConfiguration")
 LOGGING = (*BUCKET, "s3:GetBucketLogging")
 LISTING = (*BUCKET, "s3:ListBucket")
+RCPS = SCPS
+"""RCPs are read along the same path with the same calls (Filter=RESOURCE_CONTROL_POLICY)."""
+ORG_CONTEXT = ("organizations:DescribeOrganization", "organizations:ListParents")
+"""aws:PrincipalOrgID/OrgPaths and aws:ResourceOrgID/OrgPaths: the organization and the account's OU path."""
+ACCESS_POINTS = ("s3:ListAccessPoints", "s3:GetAccessPointPolicy", "s3:GetAccessPointPolicyStatus",
+                 "s3:ListMultiRegionAccessPoints", "s3:GetMultiRegionAccessPointPolicy",
+                 "s3:GetMultiRegionAccessPointPolicyStatus", "s3:ListAccessPointsForObjectLambda",
+                 "s3:GetAccessPointConfigurationForObjectLambda", "s3:GetAccessPointPolicyForObjectLambda",
+                 "s3:GetAccessPointPolicyStatusForObjectLambda")
+"""Every access point that reaches the bucket (compliance/targets/aws_access_points.py)."""
 
 
 def union(*groups: tuple[str, ...]) -> tuple[str, ...]:

@@ -14,7 +14,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from compliance.config import Chain
 from compliance.errors import ReadOnlyViolation
+from compliance.targets import aws_access_points
 from compliance.targets.snapshot import (
+    AccessPointSnapshot,
     ApiCall,
     AwsSnapshot,
     BucketSnapshot,
@@ -25,6 +27,7 @@ from compliance.targets.snapshot import (
     ObjectListing,
     ObjectLock,
     ObjectSummary,
+    OrgContext,
     PublicAccessBlock,
     Read,
     ReadFailure,
@@ -154,6 +157,7 @@ class AwsReader:
         self.session = session
         self.org_session = org_session or session
         self.org_failure = org_failure  # e.g. the management-account role could not be assumed
+        self._org_paths: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {}
 
     def _client(self, service: str, region: str, session: boto3.Session | None = None) -> Any:
         client: Any = (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
@@ -174,6 +178,9 @@ class AwsReader:
             bucket=self.read_bucket(chain),
             account_public_access_block=self.read_account_pab(chain),
             scps=self.read_scps(chain),
+            org_context=self.read_org_context(chain),
+            rcps=self.read_rcps(chain),
+            **self.read_access_points(chain),
             api_calls=tuple(calls.calls),
         )
 
@@ -286,17 +293,52 @@ class AwsReader:
             absent=["NoSuchPublicAccessBlockConfiguration"])
 
     def read_scps(self, chain: Chain) -> Read[tuple[ScpLevel, ...]]:
-        if self.org_failure is not None:
-            return Read("organizations:ListPoliciesForTarget", failure=self.org_failure)
-        org = self._client("organizations", "us-east-1", self.org_session)
-        return read("organizations:ListPoliciesForTarget", lambda: self._scp_path(org, chain.aws.account),
-                    absent=["AWSOrganizationsNotInUseException"])
+        return self._org_read(chain, "organizations:ListPoliciesForTarget",
+                              lambda org: self._policy_levels(org, chain.aws.account, "SERVICE_CONTROL_POLICY"))
 
-    @staticmethod
-    def _scp_path(org: Any, account: str) -> tuple[ScpLevel, ...]:
-        # No organization → AWSOrganizationsNotInUseException (a documented absence). Asked first because
-        # moto answers ListParents for an account outside any organization with AccountNotFoundException.
-        org.describe_organization()
+    def read_rcps(self, chain: Chain) -> Read[tuple[ScpLevel, ...]]:
+        """RCPs along the account's path, read exactly as the SCPs (Filter=RESOURCE_CONTROL_POLICY).
+
+        Organizations User Guide, "Resource control policies (RCPs)": when RCPs are enabled, the AWS-managed
+        RCPFullAWSAccess is attached to the root, every OU and every account and cannot be detached. A path with
+        no RCP at any level therefore means RCPs are not enabled, and the levels are kept empty (none apply)."""
+        def levels(org: Any) -> tuple[ScpLevel, ...]:
+            try:
+                found = self._policy_levels(org, chain.aws.account, "RESOURCE_CONTROL_POLICY")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "PolicyTypeNotEnabledException":
+                    return ()
+                raise
+            return found if any(level.policies for level in found) else ()
+
+        return self._org_read(chain, "organizations:ListPoliciesForTarget", levels)
+
+    def read_org_context(self, chain: Chain) -> Read[OrgContext]:
+        """The organization id, the account's OU path and the management account (DescribeOrganization and
+        ListParents, the same calls as the SCP path)."""
+        def context(org: Any) -> OrgContext:
+            organization, path = self._org_path(org, chain.aws.account)
+            return OrgContext(organization["Id"], organization.get("MasterAccountId", ""), path[-1][0],
+                              tuple(target for target, kind, _ in reversed(path) if kind == "ORGANIZATIONAL_UNIT"),
+                              chain.aws.account)
+
+        return self._org_read(chain, "organizations:DescribeOrganization", context)
+
+    def _org_read(self, chain: Chain, api: str, fn: Callable[[Any], T]) -> Read[T]:
+        # No organization → AWSOrganizationsNotInUseException, a documented absence.
+        if self.org_failure is not None:
+            return Read(api, failure=self.org_failure)
+        org = self._client("organizations", "us-east-1", self.org_session)
+        return read(api, lambda: fn(org), absent=["AWSOrganizationsNotInUseException"])
+
+    def _org_path(self, org: Any, account: str) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+        """(DescribeOrganization's Organization, [(id, type, name)] from the account up to the root), read once."""
+        cache = self._org_paths
+        if account in cache:
+            return cache[account]
+        # DescribeOrganization first: moto answers ListParents for an account outside any organization with
+        # AccountNotFoundException, AWS with AWSOrganizationsNotInUseException.
+        organization = org.describe_organization()["Organization"]
         path: list[tuple[str, str, str]] = [(account, "ACCOUNT", account)]
         child = account
         while True:
@@ -307,10 +349,15 @@ class AwsReader:
             ou = org.describe_organizational_unit(OrganizationalUnitId=parent["Id"])["OrganizationalUnit"]
             path.append((parent["Id"], "ORGANIZATIONAL_UNIT", ou.get("Name", parent["Id"])))
             child = parent["Id"]
+        cache[account] = (organization, path)
+        return organization, path
+
+    def _policy_levels(self, org: Any, account: str, kind: str) -> tuple[ScpLevel, ...]:
+        _, path = self._org_path(org, account)
         levels = []
         for target_id, target_type, name in reversed(path):
             summaries = [p for page in org.get_paginator("list_policies_for_target").paginate(
-                TargetId=target_id, Filter="SERVICE_CONTROL_POLICY") for p in page["Policies"]]
+                TargetId=target_id, Filter=kind) for p in page["Policies"]]
             policies = tuple(
                 NamedPolicy(s["Name"], s["Arn"],
                             _json_text(org.describe_policy(PolicyId=s["Id"])["Policy"]["Content"]))
@@ -318,6 +365,20 @@ class AwsReader:
             levels.append(ScpLevel(target_id, target_type, name, policies))
         return tuple(levels)
 
+    def read_access_points(self, chain: Chain) -> dict[str, Read[tuple[AccessPointSnapshot, ...]]]:
+        """Access points on the bucket, Multi-Region Access Points including it, Object Lambda access points
+        supported by one of its access points (see aws_access_points for the documented calls)."""
+        account, bucket = chain.aws.account, chain.aws.bucket
+        s3control = self._client("s3control", chain.aws.region)
+        west = self._client("s3control", aws_access_points.MRAP_CONTROL_REGION)
+        standard: Read[tuple[AccessPointSnapshot, ...]] = read(
+            "s3control:ListAccessPoints", lambda: aws_access_points.standard(s3control, account, bucket, read))
+        return {
+            "access_points": standard,
+            "multi_region_access_points": read("s3control:ListMultiRegionAccessPoints",
+                                               lambda: aws_access_points.multi_region(west, account, bucket, read)),
+            "object_lambda_access_points": aws_access_points.object_lambda_read(s3control, account, standard, read),
+        }
 
 def _pab(c: dict[str, Any]) -> PublicAccessBlock:
     return PublicAccessBlock(bool(c.get("BlockPublicAcls")), bool(c.get("IgnorePublicAcls")),

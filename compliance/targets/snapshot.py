@@ -8,6 +8,7 @@ for a failure, so an unreadable input can only ever become ERROR, never PASS.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from compliance.errors import ReadError
@@ -244,6 +245,89 @@ class ScpLevel:
                 "policies": [p.to_json() for p in self.policies]}
 
 
+ORG_NOT_READ = "NotRead"
+"""The failure code of an organization / access-point field nobody read (a snapshot built without it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrgContext:
+    """Where the account sits in its organization, and the request-context values AWS derives from it.
+
+    IAM User Guide, "AWS global condition context keys": aws:PrincipalOrgID / aws:ResourceOrgID are the
+    organization id; aws:PrincipalOrgPaths / aws:ResourceOrgPaths are "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/.../"
+    (organization, root, then every OU down to the one holding the account, each followed by "/");
+    aws:PrincipalAccount / aws:ResourceAccount the 12-digit account id.
+    """
+
+    organization_id: str
+    management_account: str
+    root_id: str
+    ou_path: tuple[str, ...]
+    """OU ids from the root down to the account's parent (empty: the account sits directly under the root)."""
+    account_id: str
+
+    @property
+    def org_path(self) -> str:
+        return "/".join((self.organization_id, self.root_id, *self.ou_path)) + "/"
+
+    @property
+    def is_management_account(self) -> bool:
+        """SCPs and RCPs do not apply to the management account (Organizations User Guide)."""
+        return self.account_id == self.management_account
+
+    def principal_keys(self) -> dict[str, str | tuple[str, ...]]:
+        return {"aws:PrincipalOrgID": self.organization_id, "aws:PrincipalOrgPaths": (self.org_path,),
+                "aws:PrincipalAccount": self.account_id}
+
+    def resource_keys(self) -> dict[str, str | tuple[str, ...]]:
+        return {"aws:ResourceOrgID": self.organization_id, "aws:ResourceOrgPaths": (self.org_path,),
+                "aws:ResourceAccount": self.account_id}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"organization_id": self.organization_id, "management_account": self.management_account,
+                "root_id": self.root_id, "ou_path": list(self.ou_path), "account_id": self.account_id,
+                "org_path": self.org_path}
+
+
+class AccessPointKind(StrEnum):
+    STANDARD = "access point"
+    MULTI_REGION = "Multi-Region Access Point"
+    OBJECT_LAMBDA = "Object Lambda access point"
+
+
+class NetworkOrigin(StrEnum):
+    INTERNET = "Internet"
+    VPC = "VPC"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPointSnapshot:
+    """One access point that reaches the bucket: a standard access point on it, a Multi-Region Access Point
+    that includes it, or an Object Lambda access point whose supporting access point is on it."""
+
+    kind: AccessPointKind
+    name: str
+    arn: str
+    alias: str | None
+    account: str
+    network_origin: NetworkOrigin
+    vpc_id: str | None
+    policy: Read[Any]
+    policy_is_public: Read[bool]
+    supporting_access_point: str | None = None
+    """Object Lambda only: the ARN of the standard access point it reads through."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "name": self.name, "arn": self.arn, "alias": self.alias,
+                "account": self.account, "network_origin": self.network_origin.value, "vpc_id": self.vpc_id,
+                "policy": self.policy.to_json(), "policy_is_public": self.policy_is_public.to_json(),
+                "supporting_access_point": self.supporting_access_point}
+
+
+def _not_read(api: str) -> Read[Any]:
+    return Read(api, failure=ReadFailure(api, ORG_NOT_READ, "this snapshot was built without this read"))
+
+
 @dataclass(frozen=True, slots=True)
 class ApiCall:
     service: str
@@ -268,6 +352,18 @@ class AwsSnapshot:
     account_public_access_block: Read[PublicAccessBlock]
     scps: Read[tuple[ScpLevel, ...]]
     api_calls: tuple[ApiCall, ...] = field(default_factory=tuple)
+    org_context: Read[OrgContext] = field(
+        default_factory=lambda: _not_read("organizations:DescribeOrganization"))
+    """Absent (absent_code AWSOrganizationsNotInUseException) when the account is in no organization."""
+    rcps: Read[tuple[ScpLevel, ...]] = field(
+        default_factory=lambda: _not_read("organizations:ListPoliciesForTarget"))
+    """RCP levels from the root to the account, read like `scps` (Filter=RESOURCE_CONTROL_POLICY)."""
+    access_points: Read[tuple[AccessPointSnapshot, ...]] = field(
+        default_factory=lambda: _not_read("s3control:ListAccessPoints"))
+    multi_region_access_points: Read[tuple[AccessPointSnapshot, ...]] = field(
+        default_factory=lambda: _not_read("s3control:ListMultiRegionAccessPoints"))
+    object_lambda_access_points: Read[tuple[AccessPointSnapshot, ...]] = field(
+        default_factory=lambda: _not_read("s3control:ListAccessPointsForObjectLambda"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -280,6 +376,11 @@ class AwsSnapshot:
             "bucket": self.bucket.to_json(),
             "account_public_access_block": self.account_public_access_block.to_json(),
             "scps": self.scps.to_json(),
+            "org_context": self.org_context.to_json(),
+            "rcps": self.rcps.to_json(),
+            "access_points": self.access_points.to_json(),
+            "multi_region_access_points": self.multi_region_access_points.to_json(),
+            "object_lambda_access_points": self.object_lambda_access_points.to_json(),
             "api_calls": [c.to_json() for c in self.api_calls],
         }
 

@@ -151,7 +151,8 @@ def test_api_calls_are_logged_and_all_reads(snapshot: AwsSnapshot) -> None:
                 ("s3", "GetBucketReplication"), ("s3", "ListObjectsV2"), ("s3control", "GetPublicAccessBlock"),
                 ("organizations", "DescribeOrganization"), ("organizations", "ListParents"),
                 ("organizations", "DescribeOrganizationalUnit"),
-                ("organizations", "ListPoliciesForTarget"), ("organizations", "DescribePolicy")}
+                ("organizations", "ListPoliciesForTarget"), ("organizations", "DescribePolicy"),
+                ("s3control", "ListAccessPoints"), ("s3control", "ListMultiRegionAccessPoints")}
     assert ops == expected
     assert all(is_read_operation(c.operation) for c in snapshot.api_calls)
     replication = [c for c in snapshot.api_calls if c.operation == "GetBucketReplication"]
