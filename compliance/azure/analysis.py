@@ -4,10 +4,16 @@ Pure functions: no I/O. A SAS that names a stored access policy (`si`) takes its
 and expiry from that policy unless the token carries them itself. The policy lives on the container
 and can only be read with the account key, a data-plane role or Azurite's well-known key, so the
 policy view may be "unreadable"; then the affected checks report ERROR, never PASS.
+
+A field set both in the token and in its stored access policy makes Azure refuse the SAS with 400
+("Define a stored access policy", https://learn.microsoft.com/rest/api/storageservices/define-stored-access-policy).
+A user delegation SAS is valid only while its delegation key is: its effective expiry is min(se, ske)
+("Create a user delegation SAS", https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -60,21 +66,44 @@ class EffectiveSas:
         return self.token.start
 
     @property
-    def expiry(self) -> datetime | None:
+    def signed_expiry(self) -> datetime | None:
+        """se, from the stored access policy or the token."""
         if self.policy is not None and self.policy.expiry:
             return self.policy.expiry
         return self.token.expiry
 
+    @property
+    def key_bounds_expiry(self) -> bool:
+        """A user delegation SAS whose delegation key expires before its own se."""
+        key, signed = self.token.key_expiry, self.signed_expiry
+        return key is not None and (signed is None or key < signed)
+
+    @property
+    def expiry(self) -> datetime | None:
+        """When Azure stops accepting the SAS: min(se, ske) for a user delegation SAS."""
+        return self.token.key_expiry if self.key_bounds_expiry else self.signed_expiry
+
     def source_of(self, what: str) -> str:
+        if what == "expiry" and self.key_bounds_expiry:
+            return (f"the user delegation key's expiry ske, which comes before se; key of {self.token.signer}")
         from_policy = self.policy is not None and getattr(self.policy, what)
         return f"stored access policy {self.token.policy_id!r}" if from_policy else "the token"
+
+    def conflicts(self) -> list[str]:
+        """Fields set both in the token and in its stored access policy: Azure refuses such a SAS (400)."""
+        if self.policy is None:
+            return []
+        pairs = (("sp", self.token.permissions, self.policy.permissions), ("st", self.token.start, self.policy.start),
+                 ("se", self.token.expiry, self.policy.expiry))
+        return [name for name, in_token, in_policy in pairs if in_token and in_policy]
 
     def to_json(self) -> dict[str, Any]:
         return {"token": self.token.to_json(), "policy_state": self.policy_state.value,
                 "policy": self.policy.to_json() if self.policy else None,
                 "effective_permissions": self.permissions,
                 "effective_start": self.start.isoformat() if self.start else None,
-                "effective_expiry": self.expiry.isoformat() if self.expiry else None}
+                "effective_expiry": self.expiry.isoformat() if self.expiry else None,
+                "expiry_bound_by_delegation_key": self.key_bounds_expiry}
 
 
 def resolve(token: SasToken, policies: dict[str, StoredPolicy] | None) -> EffectiveSas:
@@ -87,6 +116,22 @@ def resolve(token: SasToken, policies: dict[str, StoredPolicy] | None) -> Effect
     if policy is None:
         return EffectiveSas(token, PolicyState.MISSING)
     return EffectiveSas(token, PolicyState.FOUND, policy)
+
+
+def outside_ip_range(token: SasToken, networks: tuple[str, ...]) -> list[str]:
+    """The vendor networks (CIDRs) not wholly inside the SAS's `sip` range; [] when all are (or no sip)."""
+    bounds = token.ip_bounds()
+    if bounds is None:
+        return []
+    low, high = bounds
+    outside = []
+    for cidr in networks:
+        net = ipaddress.ip_network(cidr, strict=False)
+        inside = (net.version == low.version and int(low) <= int(net.network_address)
+                  and int(net.broadcast_address) <= int(high))
+        if not inside:
+            outside.append(str(net))
+    return outside
 
 
 def allowed_permissions(allow_append: bool) -> frozenset[str]:

@@ -2,8 +2,14 @@
 
 Accepts the bare token (`sv=...&sig=...`), the token with a leading `?`, or a full SAS URL. Every
 problem raises `SasFormatError` with one sentence that names the field, never the token or the
-signature. Field reference: Azure Storage REST "Create a service SAS", "Create an account SAS",
-"Create a user delegation SAS".
+signature. Field reference: Azure Storage REST "Create a service SAS"
+(https://learn.microsoft.com/rest/api/storageservices/create-service-sas), "Create an account SAS"
+(.../create-account-sas), "Create a user delegation SAS" (.../create-user-delegation-sas):
+* `spr` and `sip` exist from signed version 2015-04-05 on; an older `sv` signs neither, so Azure does not
+  enforce them (`SasToken.https_only` is False then).
+* A user delegation SAS carries the key fields skoid, sktid, skt, ske, sks, skv and cannot name a
+  stored access policy; the SAS is only valid while its delegation key is (`ske`).
+* `sip` is one address or an inclusive range `low-high`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ KNOWN_FIELDS = {"sv", "sr", "ss", "srt", "sp", "st", "se", "spr", "sip", "si", "
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?Z)?$")
 _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SIGNATURE_BYTES = 32  # HMAC-SHA256
+PROTOCOL_AND_IP_SINCE = "2015-04-05"  # first signed version with spr and sip
+DELEGATION_KEY_FIELDS = ("skoid", "sktid", "skt", "ske", "sks", "skv")
 
 
 class SasFormatError(ValueError):
@@ -55,6 +63,8 @@ class SasToken:
     encryption_scope: str | None = None  # ses
     delegation: dict[str, str] = field(default_factory=dict)  # skoid, sktid, skt, ske, sks, skv, ...
     other_fields: tuple[str, ...] = ()
+    key_start: datetime | None = None  # skt: the user delegation key's start
+    key_expiry: datetime | None = None  # ske: the user delegation key's expiry; the SAS dies with it
 
     @property
     def is_account_sas(self) -> bool:
@@ -62,7 +72,23 @@ class SasToken:
 
     @property
     def https_only(self) -> bool:
-        return self.protocol == "https"
+        """spr=https, in a signed version that signs (and so enforces) spr."""
+        return self.protocol == "https" and self.signs_protocol_and_ip
+
+    @property
+    def signs_protocol_and_ip(self) -> bool:
+        return self.version >= PROTOCOL_AND_IP_SINCE
+
+    @property
+    def signer(self) -> str | None:
+        """Who signed a user delegation SAS: 'object <skoid> in tenant <sktid>'."""
+        if self.kind != "user-delegation":
+            return None
+        return f"object {self.delegation.get('skoid')} in tenant {self.delegation.get('sktid')}"
+
+    def ip_bounds(self) -> tuple[IpAddress, IpAddress] | None:
+        """The inclusive (low, high) addresses of `sip`, or None when the SAS has no IP restriction."""
+        return ip_range_bounds(self.ip_range) if self.ip_range else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +97,7 @@ class SasToken:
             "st": _iso(self.start), "se": _iso(self.expiry), "spr": self.protocol, "sip": self.ip_range,
             "si": self.policy_id, "sdd": self.directory_depth, "ses": self.encryption_scope,
             "delegation": dict(self.delegation), "other_fields": list(self.other_fields),
+            "ske": _iso(self.key_expiry), "skt": _iso(self.key_start),
             "sig": "present (not recorded)",
         }
 
@@ -145,14 +172,42 @@ def _check_protocol(spr: str | None) -> None:
         raise SasFormatError("The SAS field spr must be 'https' or 'https,http'.")
 
 
-def _check_ip_range(sip: str | None) -> None:
-    if sip is None:
-        return
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def ip_range_bounds(sip: str) -> tuple[IpAddress, IpAddress]:
+    """(low, high) of a `sip` value: one address, or an inclusive range low-high of one IP version."""
     try:
-        for part in sip.split("-", 1):
-            ipaddress.ip_address(part)
+        parts = [ipaddress.ip_address(part) for part in sip.split("-", 1)]
     except ValueError:
         raise SasFormatError("The SAS field sip is not an IP address or an address range a-b.") from None
+    low, high = parts[0], parts[-1]
+    if low.version != high.version:
+        raise SasFormatError("The SAS field sip mixes IPv4 and IPv6 addresses in one range.")
+    if int(low) > int(high):
+        raise SasFormatError("The SAS field sip is a range whose first address is above its last.")
+    return low, high
+
+
+def _check_ip_range(sip: str | None) -> None:
+    if sip is not None:
+        ip_range_bounds(sip)
+
+
+def _delegation_times(fields: dict[str, str]) -> tuple[datetime | None, datetime | None]:
+    """Check a user delegation SAS's key fields; (skt, ske)."""
+    if "skoid" not in fields:
+        return None, None
+    for name in DELEGATION_KEY_FIELDS:
+        if not fields.get(name):
+            raise SasFormatError(f"The user delegation SAS has no {name} field; it is truncated.")
+    if "si" in fields:
+        raise SasFormatError("The user delegation SAS names a stored access policy (si), which a user delegation "
+                             "SAS cannot use; Azure refuses it.")
+    key_start, key_expiry = parse_time("skt", fields["skt"]), parse_time("ske", fields["ske"])
+    if key_expiry <= key_start:
+        raise SasFormatError("The SAS's delegation key expiry (ske) is not after the key start (skt).")
+    return key_start, key_expiry
 
 
 def parse_sas(text: str) -> SasToken:
@@ -188,11 +243,12 @@ def parse_sas(text: str) -> SasToken:
     depth = fields.get("sdd")
     if depth is not None and not depth.isdigit():
         raise SasFormatError("The SAS field sdd (directory depth) is not a whole number.")
+    key_start, key_expiry = _delegation_times(fields) if kind == "user-delegation" else (None, None)
     return SasToken(
         version=version, kind=kind, resource=fields.get("sr"), services=fields.get("ss"),
         resource_types=fields.get("srt"), permissions=sp, start=start, expiry=expiry,
         protocol=fields.get("spr"), ip_range=fields.get("sip"), policy_id=fields.get("si"),
         directory_depth=int(depth) if depth is not None else None, encryption_scope=fields.get("ses"),
         delegation={k: fields[k] for k in USER_DELEGATION_FIELDS if k in fields},
-        other_fields=tuple(sorted(set(fields) - KNOWN_FIELDS)),
+        other_fields=tuple(sorted(set(fields) - KNOWN_FIELDS)), key_start=key_start, key_expiry=key_expiry,
     )

@@ -172,8 +172,11 @@ def test_azure_sas_refuses_http(chain: Chain, azure_backup: AzureBackup | None) 
         if effective.token.https_only:
             return Finding.passed("The SAS is signed with spr=https, which Azure enforces on every request; it was "
                                   "not sent over HTTP, since that would expose it.", resource=azure_backup.resource)
-        return Finding.failed(f"The SAS is signed with spr={effective.token.protocol or '(absent)'}, so Azure accepts "
-                              f"it over plain HTTP.", resource=azure_backup.resource)
+        token = effective.token
+        why = (f"spr=https in sv={token.version}, which does not sign spr" if token.protocol == "https"
+               else f"spr={token.protocol or '(absent)'}")
+        return Finding.failed(f"The SAS is signed with {why}, so Azure accepts it over plain HTTP.",
+                              resource=azure_backup.resource)
     result = azure_backup.probe("http")
     if isinstance(result, Unavailable):
         return Finding.error(result.reason, resource=azure_backup.resource)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from compliance.azure import analysis
 from compliance.azure.analysis import EffectiveSas, PolicyState
+from compliance.azure.sas import PROTOCOL_AND_IP_SINCE
 from compliance.azure.verdicts import effective_or_finding, not_configured, sas_evidence, when
 from compliance.config import Chain
 from compliance.model import Finding, Provider, Severity
@@ -37,8 +38,14 @@ def test_azure_sas_well_formed(chain: Chain, azure_backup: AzureBackup | None) -
         return Finding.failed(token.reason, resource=azure_backup.resource)
     effective = azure_backup.effective()
     evidence = sas_evidence(effective) if isinstance(effective, EffectiveSas) else ()
+    if isinstance(effective, EffectiveSas) and effective.conflicts():
+        both = ", ".join(effective.conflicts())
+        return Finding.failed(f"The SAS sets {both} both in the token and in its stored access policy "
+                              f"{token.policy_id!r}; Azure refuses such a SAS (400), so no backup is written.",
+                              resource=azure_backup.resource, evidence=evidence)
+    signer = f", signed with the user delegation key of {token.signer}" if token.signer else ""
     return Finding.passed(f"The SAS in {azure_backup.config.sas_env} is a well-formed {token.kind} SAS "
-                          f"(sv={token.version}).", resource=azure_backup.resource, evidence=evidence)
+                          f"(sv={token.version}{signer}).", resource=azure_backup.resource, evidence=evidence)
 
 
 @check(
@@ -141,6 +148,10 @@ def test_azure_sas_requires_https(chain: Chain, azure_backup: AzureBackup | None
     if protocol != "https":
         return Finding.failed(f"The SAS allows spr={protocol}, so it is accepted over plain HTTP.",
                               resource=azure_backup.resource, evidence=evidence)
+    if not effective.token.https_only:
+        return Finding.failed(f"The SAS says spr=https but is signed with sv={effective.token.version}, older than "
+                              f"{PROTOCOL_AND_IP_SINCE}, which does not sign spr, so Azure does not enforce it and "
+                              f"accepts the SAS over plain HTTP.", resource=azure_backup.resource, evidence=evidence)
     return Finding.passed("The SAS is signed for HTTPS only (spr=https).", resource=azure_backup.resource,
                           evidence=evidence)
 
@@ -205,15 +216,21 @@ def test_azure_sas_not_expiring_soon(chain: Chain, azure_backup: AzureBackup | N
     left = analysis.days(effective.expiry - datetime.now(UTC))
     minimum = azure_backup.config.sas_min_days_left
     evidence = sas_evidence(effective)
+    bound = _key_bound(effective)
     if left <= 0:
-        return Finding.failed(f"The SAS expired on {when(effective.expiry)} ({-left:.0f} days ago), so every backup "
-                              f"write is refused.", resource=azure_backup.resource, evidence=evidence)
+        return Finding.failed(f"The SAS expired on {when(effective.expiry)}{bound} ({-left:.0f} days ago), so every "
+                              f"backup write is refused.", resource=azure_backup.resource, evidence=evidence)
     if left < minimum:
-        return Finding.failed(f"The SAS expires on {when(effective.expiry)}, in {left:.1f} days, less than the "
+        return Finding.failed(f"The SAS expires on {when(effective.expiry)}{bound}, in {left:.1f} days, less than the "
                               f"{minimum} days required (azure.sas_min_days_left); renew it now.",
                               resource=azure_backup.resource, evidence=evidence)
-    return Finding.passed(f"The SAS expires on {when(effective.expiry)}, {left:.0f} days from now (at least "
+    return Finding.passed(f"The SAS expires on {when(effective.expiry)}{bound}, {left:.0f} days from now (at least "
                           f"{minimum} required).", resource=azure_backup.resource, evidence=evidence)
+
+
+def _key_bound(effective: EffectiveSas) -> str:
+    """' (set by ...)' when a user delegation key's expiry, not se, ends the SAS."""
+    return f" (set by {effective.source_of('expiry')})" if effective.key_bounds_expiry else ""
 
 
 @check(
@@ -244,12 +261,53 @@ def test_azure_sas_lifetime_bounded(chain: Chain, azure_backup: AzureBackup | No
     measured = (f"from its start {when(start)}" if start is not None
                 else "from now (the SAS has no start time, so its issue date is unknown)")
     evidence = sas_evidence(effective)
+    bound = _key_bound(effective)
     if lifetime > limit:
-        return Finding.failed(f"The SAS is valid for {lifetime:.0f} days {measured}, more than the {limit} days "
-                              f"allowed (azure.max_sas_lifetime_days).", resource=azure_backup.resource,
+        return Finding.failed(f"The SAS is valid for {lifetime:.0f} days {measured}{bound}, more than the {limit} "
+                              f"days allowed (azure.max_sas_lifetime_days).", resource=azure_backup.resource,
                               evidence=evidence)
-    return Finding.passed(f"The SAS is valid for {lifetime:.0f} days {measured}, within {limit} days.",
+    return Finding.passed(f"The SAS is valid for {lifetime:.0f} days {measured}{bound}, within {limit} days.",
                           resource=azure_backup.resource, evidence=evidence)
+
+
+@check(
+    title="The backup SAS's IP range (sip) admits every address the vendor writes from",
+    severity=Severity.HIGH, provider=Provider.AZURE,
+    rationale="""
+        A SAS with `sip` is accepted only from that address or range; a request from elsewhere gets 403
+        AuthorizationSourceIPMismatch ("SAS error codes"), so a range that leaves out any of the vendor's
+        published egress addresses silently refuses backups sent from there. An IP range is valid defence in
+        depth only when the vendor publishes its addresses (`azure.vendor_ips`, by default `vendor.source_ips`).
+    """,
+    remediation="""
+        Re-issue the SAS with `--ip <low>-<high>` covering every range in `azure.vendor_ips` (or without `--ip`
+        when the vendor publishes no egress addresses), and list the vendor's published ranges in the chain config.
+    """,
+    controls=("EUAnnex11-7.2", "EUAnnex11-16", "21CFR11.10(c)"), permissions=SAS,
+)
+def test_azure_sas_ip_range_admits_vendor(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
+    if azure_backup is None:
+        return not_configured()
+    effective = effective_or_finding(azure_backup)
+    if isinstance(effective, Finding):
+        return effective
+    token, evidence = effective.token, sas_evidence(effective)
+    vendor_ips = azure_backup.config.vendor_ips
+    if token.ip_range is None:
+        return Finding.passed("The SAS has no IP restriction (sip), so the vendor can write from any address.",
+                              resource=azure_backup.resource, evidence=evidence)
+    if not vendor_ips:
+        return Finding.failed(f"The SAS only accepts requests from {token.ip_range}, but the vendor's addresses are "
+                              f"not known (azure.vendor_ips and vendor.source_ips are empty), so nothing shows the "
+                              f"vendor writes from inside that range.", resource=azure_backup.resource,
+                              evidence=evidence)
+    outside = analysis.outside_ip_range(token, vendor_ips)
+    if outside:
+        return Finding.failed(f"The SAS only accepts requests from {token.ip_range}, which leaves out the vendor's "
+                              f"published {', '.join(outside)}; backups sent from there are refused (403 "
+                              f"AuthorizationSourceIPMismatch).", resource=azure_backup.resource, evidence=evidence)
+    return Finding.passed(f"The SAS's IP range {token.ip_range} covers every published vendor network "
+                          f"({', '.join(vendor_ips)}).", resource=azure_backup.resource, evidence=evidence)
 
 
 @check(
