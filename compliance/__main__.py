@@ -1,4 +1,4 @@
-"""`python -m compliance <command>`: explain, verify, permissions."""
+"""`python -m compliance <command>`: explain, verify, keygen, sign, permissions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from importlib import import_module
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("compliance.iam.cli", "evaluate a request + policies case file and explain the decision"),
-    "verify": ("compliance.evidence.verify", "re-hash a run directory against its MANIFEST.sha256"),
+    "verify": ("compliance.evidence.verify", "check a run directory's files and signatures (--public-key PUB.pem)"),
+    "keygen": ("compliance.evidence.sign_cli:keygen_main", "write a new Ed25519 key pair: PRIVATE.pem PUBLIC.pem"),
+    "sign": ("compliance.evidence.sign_cli:sign_main",
+             "countersign a run: RUN_DIR --sign-key KEY.pem --signer NAME --meaning reviewed|approved"),
     "permissions": ("compliance.permissions", "print the least-privilege IAM read policy the live target needs"),
 }
 
@@ -25,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
         return 2
-    module = import_module(COMMANDS[command][0])
-    entry: Callable[[list[str]], int] = module.main
+    module_name, _, function = COMMANDS[command][0].partition(":")
+    entry: Callable[[list[str]], int] = getattr(import_module(module_name), function or "main")
     return entry(rest)
 
 

@@ -90,6 +90,19 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Remediation:
+    """A fix built from this finding (the failing statement and the chain config), shown next to the check's
+    general remediation. `fix` is JSON (e.g. the exact statement rewritten); `note` explains an assumption."""
+
+    summary: str
+    fix: Any = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary, "fix": self.fix, "note": self.note}
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """The result of one check on one resource. `message` is one plain sentence."""
 
@@ -98,14 +111,16 @@ class Finding:
     resource: str = ""
     evidence: tuple[Evidence, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    remediation: Remediation | None = None
 
     @classmethod
     def passed(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()) -> Finding:
         return cls(Status.PASS, message, resource, evidence)
 
     @classmethod
-    def failed(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()) -> Finding:
-        return cls(Status.FAIL, message, resource, evidence)
+    def failed(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = (),
+               remediation: Remediation | None = None) -> Finding:
+        return cls(Status.FAIL, message, resource, evidence, remediation=remediation)
 
     @classmethod
     def error(cls, message: str, *, resource: str = "", evidence: tuple[Evidence, ...] = ()) -> Finding:
@@ -128,4 +143,5 @@ class Finding:
             "resource": self.resource,
             "evidence": [e.to_json() for e in self.evidence],
             "details": dict(self.details),
+            "remediation": self.remediation.to_json() if self.remediation is not None else None,
         }

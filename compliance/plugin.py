@@ -6,6 +6,7 @@ It is inert unless the run collects checks from the `compliance` package.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Generator
 from datetime import UTC, datetime
@@ -32,6 +33,9 @@ FUZZ_EXAMPLES_OPTION = "--fuzz-examples"
 BASELINE_OPTION = "--baseline"
 AZURE_WRITE_PROBE_OPTION = "--azure-write-probe"
 SIGN_KEY_OPTION = "--sign-key"
+SIGNER_OPTION = "--signer"
+OPERATOR_OPTION = "--operator"
+FORCE_BASELINE_OPTION = "--force-baseline"
 
 FINDING_KEY = pytest.StashKey[Finding]()
 LOADGROUP_KEY = "compliance_loadgroup"
@@ -59,7 +63,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(AZURE_WRITE_PROBE_OPTION, action="store_true", default=False,
                     help="live mode: allow writing one small canary blob with the SAS")
     group.addoption(SIGN_KEY_OPTION, metavar="PATH", type=Path, default=None,
-                    help="sign MANIFEST.sha256 with this key (HMAC-SHA256 key file)")
+                    help="sign the run's MANIFEST.sha256 with this Ed25519 private key (PEM), meaning 'executed'")
+    group.addoption(SIGNER_OPTION, metavar="NAME", default=None,
+                    help='the signer\'s printed name and title for --sign-key, e.g. "Dana Smith, QA Lead" '
+                         "(default: the operator)")
+    group.addoption(OPERATOR_OPTION, metavar="NAME", default=None,
+                    help="who runs the checks, recorded in the evidence (default: $COMPLIANCE_OPERATOR, else the "
+                         "OS user)")
+    group.addoption(FORCE_BASELINE_OPTION, action="store_true", default=False,
+                    help="accept a what-if (--proposed) run as --baseline")
 
 
 def _is_compliance_run(config: pytest.Config) -> bool:
@@ -82,7 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
         deployment_path=config.getoption(DEPLOYMENT_OPTION),
         evidence_root=Path(config.invocation_params.dir) / config.getoption(EVIDENCE_DIR_OPTION),
         options={name: config.getoption(name) for name in (
-            PROPOSED_OPTION, FUZZ_EXAMPLES_OPTION, BASELINE_OPTION, AZURE_WRITE_PROBE_OPTION, SIGN_KEY_OPTION)},
+            PROPOSED_OPTION, FUZZ_EXAMPLES_OPTION, BASELINE_OPTION, AZURE_WRITE_PROBE_OPTION, SIGN_KEY_OPTION,
+            SIGNER_OPTION, OPERATOR_OPTION, FORCE_BASELINE_OPTION)},
     )
     config.stash[STATE_KEY] = state
     if state.deployment_path is not None and state.target != Target.MOTO:
@@ -181,7 +194,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = run_state(config)
     if state.run_dir is None:
         return []
-    return [f"compliance: target={state.target} chain={state.chain_path} evidence={state.run_dir}"]
+    lines = [f"compliance: target={state.target} chain={state.chain_path} evidence={state.run_dir}"]
+    if state.options.get(PROPOSED_OPTION):
+        lines.insert(0, "compliance: WHAT-IF: proposed changes, not the deployed system")
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -213,8 +229,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     finding = _run_check(pyfuncitem, kwargs)
     redactor = state.redactor()
-    finding = Finding(finding.status, redactor.text(finding.message), finding.resource, finding.evidence,
-                      finding.details)
+    finding = dataclasses.replace(finding, message=redactor.text(finding.message))
     pyfuncitem.stash[FINDING_KEY] = finding
     pyfuncitem.user_properties.extend([
         ("check_id", meta.id),
@@ -282,7 +297,7 @@ def _record(state: RunState, meta: Any, chain: Any, finding: Finding) -> dict[st
         "check": meta.to_json(),
         "chain": chain.id if chain is not None else None,
         "finding": redactor.json(finding.to_json()),
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 

@@ -8,12 +8,12 @@ from typing import Any
 import compliance
 from compliance.evidence.coverage import coverage, tally
 from compliance.evidence.drift import compare
-from compliance.evidence.header import run_header
+from compliance.evidence.header import iso_utc, run_header
 from compliance.model import CheckMeta
 from compliance.registry import CHECKS, load_all_checks
 from compliance.state import RunState
 
-SCHEMA = "export-chain-compliance/evidence/v1"
+SCHEMA = "export-chain-compliance/evidence/v1"  # v1 + header attribution, what_if, signature: additive
 
 
 def all_checks() -> tuple[dict[str, CheckMeta], str | None]:
@@ -37,8 +37,8 @@ def evidence_document(state: RunState, finished: datetime, exitstatus: int,
         "suite_version": compliance.__version__,
         "target": state.target,
         "chain_config": {"path": str(state.chain_path), "sha256": config.sha256 if config else None},
-        "started": state.started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
+        "started": iso_utc(state.started),
+        "finished": iso_utc(finished),
         "exit_status": exitstatus,
         "header": run_header(state, finished),
         "totals": tally(r["finding"]["status"] for r in findings),

@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
 import compliance
+from compliance.evidence.attribution import attribution
 from compliance.evidence.redact import MARK
 from compliance.state import RunState
 
 SUITE = "export-chain-compliance"
-KEY_DEPENDENCIES = ("pytest", "boto3", "botocore", "moto", "azure-storage-blob", "hypothesis", "pytest-html")
+KEY_DEPENDENCIES = ("pytest", "boto3", "botocore", "moto", "azure-storage-blob", "hypothesis", "pytest-html",
+                    "cryptography", "weasyprint")
 FUZZ_OPTION = "--fuzz-examples"
+OPERATOR_OPTION = "--operator"
+PROPOSED_OPTION = "--proposed"
+SIGNATURE_KEY = "evidence.signature"  # state.resources: the execution signature the run will make
+WHAT_IF_BANNER = "WHAT-IF: proposed changes, not the deployed system"
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the second: the one date format of the record."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def versions() -> dict[str, str]:
@@ -112,9 +123,28 @@ def _describe_target(state: RunState) -> str:
     return f"emulated: {emulators}, provisioned from a deployment file"
 
 
+def proposals(state: RunState) -> list[dict[str, Any]]:
+    """The `--proposed` documents this run laid over the deployed policies (empty: not a what-if run)."""
+    if not state.options.get(PROPOSED_OPTION):
+        return []
+    from compliance.chain.fixtures import proposals_of
+
+    return [p.to_json() for p in proposals_of(state)]
+
+
+def is_what_if(state: RunState) -> bool:
+    return bool(state.options.get(PROPOSED_OPTION))
+
+
 def run_header(state: RunState, finished: datetime) -> dict[str, Any]:
     config = state.chain_config
+    signature = state.resources.get(SIGNATURE_KEY)
     return {
+        "run_id": state.run_dir.name if state.run_dir is not None else None,
+        "what_if": is_what_if(state),
+        "what_if_banner": WHAT_IF_BANNER if is_what_if(state) else None,
+        "proposals": proposals(state),
+        **attribution(state.options.get(OPERATOR_OPTION), state.chain_path),
         "target": state.target,
         "target_description": _describe_target(state),
         "deployment_file": str(state.deployment_path) if state.deployment_path else (
@@ -122,9 +152,10 @@ def run_header(state: RunState, finished: datetime) -> dict[str, Any]:
         "chain_config": {"path": str(state.chain_path), "sha256": config.sha256 if config else None},
         "chains": chain_summaries(state),
         "identities": identities(state),
-        "started": state.started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
+        "started": iso_utc(state.started),
+        "finished": iso_utc(finished),
         "versions": versions(),
         "fuzzing": fuzzing(state),
-        "signed": state.options.get("--sign-key") is not None,
+        "signed": signature is not None,
+        "signature": dict(signature) if isinstance(signature, dict) else None,
     }

@@ -50,9 +50,25 @@ def result_cell(outcome: str) -> str:
     return f'<td class="col-result ecc-hidden">{esc(outcome)}</td>'
 
 
-def _matching_calls(permissions: Sequence[str], api_calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def call_key(call: Mapping[str, Any]) -> str:
+    return f"{call.get('service')}:{call.get('operation')}"
+
+
+def _authorised_as(call: Mapping[str, Any]) -> tuple[str, ...]:
+    """The IAM actions AWS authorises an API call with (GetBucketEncryption is s3:GetEncryptionConfiguration)."""
+    from compliance.permissions import READ_ACTIONS
+
+    key = call_key(call)
+    return READ_ACTIONS.get(key, (key,))
+
+
+def _matching_calls(permissions: Sequence[str], api_calls: Sequence[Mapping[str, Any]],
+                    sources: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+    """The calls whose IAM action the check declares, or that produced one of its pieces of evidence."""
     wanted = {p.lower() for p in permissions}
-    return [c for c in api_calls if f"{c.get('service')}:{c.get('operation')}".lower() in wanted]
+    named = {s.lower() for s in sources}
+    return [c for c in api_calls if call_key(c).lower() in named
+            or any(a.lower() in wanted for a in _authorised_as(c))]
 
 
 _READABLE_KEYS = ("summary", "sentences", "steps", "explanation")
@@ -88,16 +104,35 @@ def _render_data(kind: str, data: Any) -> str:
 
 def _evidence_block(item: Mapping[str, Any]) -> str:
     kind = str(item.get("kind", "note"))
-    origin = f"; source: {item['source']}" if item.get("source") else ""
+    origin = f"; from API call {item['source']}" if ":" in str(item.get("source") or "") else (
+        f"; source: {item['source']}" if item.get("source") else "")
     source = f' <span class="ecc-note">({esc(_KIND_TITLES.get(kind, kind) + origin)})</span>'
     return (f"<details open><summary>{esc(item.get('label'))}{source}</summary>"
             f"{_render_data(kind, item.get('data'))}</details>")
 
 
-def _calls_block(calls: Sequence[Mapping[str, Any]]) -> str:
-    rows = ([esc(f"{c.get('service')}:{c.get('operation')}"), esc(c.get("status")),
-             esc(c.get("error_code") or "none")] for c in calls)
-    return table(("API call", "HTTP status", "error code"), rows)
+def _remediation(check: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The fix built from this finding (when the check made one), next to the check's general remediation."""
+    specific = finding.get("remediation")
+    general = esc(check.get("remediation"))
+    if not specific:
+        return general
+    return (f'<div class="ecc-fix"><b>For this finding:</b> {esc(specific.get("summary"))}'
+            + (pre_json(specific["fix"]) if specific.get("fix") is not None else "")
+            + (f'<p class="ecc-note">{esc(specific["note"])}</p>' if specific.get("note") else "")
+            + f'</div><div class="ecc-note">In general: {general}</div>')
+
+
+def _calls_block(calls: Sequence[Mapping[str, Any]], evidence: Sequence[Mapping[str, Any]]) -> str:
+    """One row per API call: its name, the IAM action it is authorised as, its result, the evidence it produced."""
+    rows = []
+    for c in calls:
+        key = call_key(c)
+        produced = [str(e.get("label")) for e in evidence if str(e.get("source") or "").lower() == key.lower()]
+        rows.append([f'<span class="ecc-mono">{esc(key)}</span>', esc(", ".join(_authorised_as(c)) or "none needed"),
+                     esc(c.get("status")), esc(c.get("error_code") or "none"),
+                     esc("; ".join(produced) or "input read for the check (no separate evidence item)")])
+    return table(("API call", "IAM action", "HTTP status", "error code", "evidence it produced"), rows)
 
 
 def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]]) -> str:
@@ -114,7 +149,7 @@ def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]
         ("Resource", f'<span class="ecc-mono">{esc(finding.get("resource") or "-")}</span>'),
         ("Controls", controls),
         ("Why it matters", esc(check.get("rationale"))),
-        ("Remediation", esc(check.get("remediation"))),
+        ("Remediation", _remediation(check, finding)),
         ("Recorded at (UTC)", esc(record.get("recorded_at"))),
     ])
     parts = ['<div class="ecc-detail">', facts]
@@ -123,9 +158,10 @@ def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]
     parts.extend(_evidence_block(item) for item in evidence)
     if not evidence:
         parts.append('<p class="ecc-note">The check attached no evidence beyond its finding (in the row above).</p>')
-    calls = _matching_calls(check.get("permissions", []), api_calls)
+    sources = [str(e.get("source") or "") for e in evidence]
+    calls = _matching_calls(check.get("permissions", []), api_calls, sources)
     if calls:
-        parts.append("<h4>API calls that read this check's inputs</h4>" + _calls_block(calls))
+        parts.append("<h4>API calls that read this check's inputs</h4>" + _calls_block(calls, evidence))
     details = finding.get("details") or {}
     if details:
         parts.append("<details><summary>Details</summary>" + pre_json(details) + "</details>")

@@ -10,29 +10,57 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compliance.evidence.coverage import NOT_RUN, rank
+from compliance.evidence.header import WHAT_IF_BANNER
 from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table
-from compliance.evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME
+from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES
+from compliance.evidence.signing import SIGNATURES_DIR, Meaning
 from compliance.evidence.style import CSS
+from compliance.evidence.verdict import verdict_of
 from compliance.model import Status
 
-_UNVERIFIED = (Status.NOT_SUPPORTED.value, NOT_RUN)
+_VERIFIED = (Status.PASS.value, Status.FAIL.value)
 
 
 def verdict(document: Mapping[str, Any]) -> str:
     totals: Mapping[str, int] = document.get("totals") or {}
-    bad = totals.get(Status.FAIL.value, 0) + totals.get(Status.ERROR.value, 0)
     counts = ", ".join(f"{n} {LABELS.get(s, s)}" for s, n in totals.items()) or "no checks ran"
-    not_run = sum(1 for c in document.get("checks_not_run") or [])
-    if bad:
-        css, text = "fail", "NOT MET: at least one check failed or could not be verified"
-    elif not totals:
-        css, text = "incomplete", "NO RESULT: no check ran"
-    elif totals.get(Status.NOT_SUPPORTED.value) or not_run:
-        css, text = "incomplete", "INCOMPLETE: every check that ran passed, but some were not verified"
-    else:
-        css, text = "pass", "MET: every check passed"
-    extra = f"; {not_run} check(s) of the suite did not run" if not_run else ""
-    return f'<div class="ecc-verdict ecc-verdict-{css}">{esc(text)}</div><p>Results: {esc(counts + extra)}.</p>'
+    result = verdict_of(document)
+    extra = f"; {result.not_run} check(s) of the suite did not run" if result.not_run else ""
+    return (f'<div class="ecc-verdict ecc-verdict-{result.verdict.css}">{esc(result.sentence)}</div>'
+            f"<p>Results: {esc(counts + extra)}.</p>")
+
+
+def what_if_banner(document: Mapping[str, Any]) -> str:
+    """The banner of a `--proposed` run: it must never be taken for evidence of the deployed system."""
+    header = document.get("header") or {}
+    if not header.get("what_if"):
+        return ""
+    items = "".join(f"<li><code>{esc(p.get('replaces'))}</code> from <code>{esc(p.get('source'))}</code>"
+                    f"{' (removes the policy)' if p.get('removes') else ''}</li>" for p in header.get("proposals", []))
+    return (f'<div class="ecc-whatif" role="alert"><b>{esc(WHAT_IF_BANNER)}</b>'
+            "<p>The checks ran as if these policy documents had replaced the deployed ones. This record is not "
+            f"evidence of the deployed system.</p><ul>{items}</ul></div>")
+
+
+def _attribution_rows(header: Mapping[str, Any]) -> list[tuple[str, str]]:
+    operator = header.get("operator") or {}
+    ci = header.get("ci")
+    ci_text = (f"{esc(ci['provider'])} run {esc(ci['run_id'])}" + (f", <code>{esc(ci['url'])}</code>" if ci.get("url")
+               else "") if ci else "not run in CI (no GitHub Actions or GitLab CI variables)")
+    git = header.get("chain_config_git")
+    git_text = (f"commit <code>{esc(git['commit'])}</code>" + (f" ({esc(git['ref'])})" if git.get("ref") else "")
+                if git else "the chain config is not in a git repository")
+    what_if = header.get("what_if")
+    return [
+        ("Run id", f"<code>{esc(header.get('run_id'))}</code>"),
+        ("What-if", esc(WHAT_IF_BANNER) if what_if else "no: the deployed system as read"),
+        ("Operator", esc(f"{operator.get('name')} (from {operator.get('source')})")),
+        ("Host", esc(header.get("host"))),
+        ("CI run", ci_text),
+        ("Chain config in git", git_text),
+        ("Suite code", f"version {esc((header.get('versions') or {}).get('export-chain-compliance'))}, "
+                       f"SHA-256 of the installed package <code>{esc(header.get('suite_code_sha256'))}</code>"),
+    ]
 
 
 def _run_rows(document: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -48,6 +76,7 @@ def _run_rows(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     versions = ", ".join(f"{esc(k)} {esc(v)}" for k, v in header["versions"].items())
     config = header["chain_config"]
     return [
+        *_attribution_rows(header),
         ("Target", esc(f"{header['target']}: {header['target_description']}")),
         ("Deployment file", esc(header["deployment_file"] or "not applicable (live)")),
         ("AWS account, region, caller", "<br>".join(ident_lines) or "no AWS snapshot was read"),
@@ -78,6 +107,19 @@ def _chain_rows(chain: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _counted(checks: Sequence[Mapping[str, Any]]) -> str:
+    """How many of a requirement's checks verified it; NOT SUPPORTED and NOT RUN are said, never counted as run."""
+    verified = sum(1 for c in checks if c["status"] in _VERIFIED)
+    parts = [f"{verified} of {len(checks)} checks verified it"]
+    for status, words in ((Status.ERROR.value, "could not verify"), (Status.NOT_SUPPORTED.value,
+                          "not supported by the target"), (Status.NOT_APPLICABLE.value, "not applicable"),
+                          (NOT_RUN, "not run")):
+        n = sum(1 for c in checks if c["status"] == status)
+        if n:
+            parts.append(f"{n} {words}")
+    return "; ".join(parts)
+
+
 def _matrix(coverage: Sequence[Mapping[str, Any]]) -> str:
     rows: list[str] = []
     framework = None
@@ -89,8 +131,7 @@ def _matrix(coverage: Sequence[Mapping[str, Any]]) -> str:
         listed = "<br>".join(
             f'{badge(c["status"])} <span class="ecc-mono">{esc(c["check"])}</span>' for c in checks
         ) or '<span class="ecc-note">no check of this suite addresses this requirement</span>'
-        ran = sum(1 for c in checks if c["status"] != NOT_RUN)
-        counted = f'<div class="ecc-note">{ran} of {len(checks)} checks ran</div>' if checks else ""
+        counted = f'<div class="ecc-note">{esc(_counted(checks))}</div>' if checks else ""
         rows.append(f'<tr><td class="ecc-req">{esc(req["clause"])}</td><td>{esc(req["title"])}</td>'
                     f'<td>{badge(req["status"])}{counted}</td><td>{listed}</td></tr>')
     head = "<tr><th>Requirement</th><th>Title</th><th>Worst status</th><th>Checks (status)</th></tr>"
@@ -158,19 +199,50 @@ def drift_html(drift: Mapping[str, Any] | None) -> str:
 
 
 def integrity_html(document: Mapping[str, Any]) -> str:
-    signed = document["header"].get("signed")
-    sig = (f"It is signed (HMAC-SHA256 with the key the run was given) in <code>{SIGNATURE_NAME}</code>; "
-           "add <code>--key &lt;key file&gt;</code> to check the signature." if signed else
-           "It is not signed (no <code>--sign-key</code> was given).")
+    files = ", ".join(f"<code>{esc(n)}</code>" for n in REQUIRED_FILES)
     return ("<h2>Integrity of this evidence</h2>"
-            f"<p>Every file of this run directory is listed with its SHA-256 in <code>{MANIFEST_NAME}</code>, "
-            f"written after all the others. {sig} To confirm nothing was altered, added or removed since, run "
-            f"<code>python -m compliance verify &lt;this directory&gt;</code> (or <code>sha256sum -c "
-            f"{MANIFEST_NAME}</code> inside it). Machine-readable copies: <code>evidence.json</code> (findings, "
+            f"<p>Every file of this run directory ({files}) is listed with its SHA-256 in "
+            f"<code>{MANIFEST_NAME}</code>, written after all the others. Signatures are Ed25519 signatures over "
+            f"the SHA-256 of that manifest, one file each in <code>{SIGNATURES_DIR}/</code>; adding one never "
+            "changes the record. To confirm nothing was altered, added or removed and that every signature is "
+            "valid, run <code>python -m compliance verify &lt;this directory&gt; --public-key &lt;signer's "
+            "public key&gt;</code> (a signed record verified without the public key is reported as not verified). "
+            "<code>evidence.pdf</code> is the archival copy (PDF/A-3b); it embeds <code>evidence.json</code> and "
+            f"the manifest of the other files. Machine-readable copies: <code>evidence.json</code> (findings, "
             "snapshots, coverage) and <code>junit.xml</code> (for CI).</p>")
 
 
-def summary_html(document: Mapping[str, Any]) -> str:
+def signature_page(document: Mapping[str, Any]) -> str:
+    """The signature manifestation (21 CFR 11.50): printed name, date and time, meaning, for each signature.
+
+    The execution signature is made when the run ends, over the manifest that covers this very page; review and
+    approval signatures are added later (`python -m compliance sign`) and are listed by `verify`."""
+    header = document.get("header") or {}
+    sig = header.get("signature")
+    rows: list[list[str]] = []
+    if sig:
+        rows.append([esc(Meaning.EXECUTED.value), esc(sig.get("signer")),
+                     esc(f"{header.get('finished')} (end of the run; the exact time is in the signature file)"),
+                     f'<span class="ecc-mono">{esc(sig.get("key_fingerprint"))}</span>',
+                     esc(Meaning.EXECUTED.statement)])
+    else:
+        rows.append([esc(Meaning.EXECUTED.value), "not signed (the run was given no --sign-key)", "", "", ""])
+    for meaning in (Meaning.REVIEWED, Meaning.APPROVED):
+        rows.append([esc(meaning.value), '<span class="ecc-line"></span>', '<span class="ecc-line"></span>',
+                     '<span class="ecc-line"></span>', esc(meaning.statement)])
+    return ('<h2 id="ecc-signatures" class="ecc-signature-page">Signatures</h2>'
+            '<p class="ecc-note">21 CFR Part 11 §11.50 (printed name, date and time, meaning) and §11.70 (linked '
+            f"to the record): each signature signs the SHA-256 of <code>{MANIFEST_NAME}</code>, which holds the "
+            "SHA-256 of every file, together with the signer, the meaning, the UTC time and the key fingerprint. "
+            "Review and approval are added later with <code>python -m compliance sign &lt;run dir&gt; --sign-key "
+            "KEY.pem --signer \"Name, Title\" --meaning reviewed|approved</code>; "
+            "<code>python -m compliance verify</code> lists every signature with its signer, meaning, time and key."
+            "</p>"
+            + table(("Meaning", "Printed name", "Date and time (UTC)", "Key fingerprint (SHA-256)", "Statement"),
+                    rows, css="ecc-table ecc-sigs"))
+
+
+def summary_html(document: Mapping[str, Any], *, interactive: bool = True) -> str:
     chains = document["header"]["chains"]
     chain_html = "".join(
         (f"<h3>Chain <code>{esc(c['id'])}</code></h3>" if len(chains) > 1 else "") + kv_table(_chain_rows(c))
@@ -178,6 +250,7 @@ def summary_html(document: Mapping[str, Any]) -> str:
     return "".join([
         f"<style>{CSS}</style>",
         '<section class="ecc">',
+        what_if_banner(document),
         verdict(document),
         _drift_headline(document.get("drift")),
         "<h2>The export chain checked</h2>", chain_html,
@@ -190,9 +263,12 @@ def summary_html(document: Mapping[str, Any]) -> str:
         _matrix(document["coverage"]),
         drift_html(document.get("drift")),
         integrity_html(document),
+        signature_page(document),
         "<h2>Evidence per check</h2>",
-        '<p class="ecc-note">Below, one row per check and chain. Click a row to show or hide its evidence: the '
-        "policy documents as read, the decision or chain trace, the API calls and their results. Failures are "
-        "expanded.</p>",
+        ('<p class="ecc-note">Below, one row per check and chain. Click a row to show or hide its evidence: the '
+         "policy documents as read, the decision or chain trace, the API calls and their results. Failures are "
+         "expanded.</p>" if interactive else
+         '<p class="ecc-note">One section per check and chain, each with all of its evidence: the policy documents '
+         "as read, the decision or chain trace, the API calls and their results.</p>"),
         "</section>",
     ])

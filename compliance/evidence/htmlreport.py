@@ -48,7 +48,8 @@ class HtmlReport:
     def pytest_html_report_title(self, report: Any) -> None:
         chains = self.state.chain_config.chains if self.state.chain_config else ()
         names = ", ".join(f"{c.vendor.name} → {c.aws.bucket}" for c in chains) or "no chain"
-        report.title = f"Export chain compliance evidence: {names} ({self.state.started:%Y-%m-%d %H:%M} UTC)"
+        what_if = "WHAT-IF: " if self.state.options.get("--proposed") else ""
+        report.title = f"{what_if}Export chain compliance evidence: {names} ({self.state.started:%Y-%m-%dT%H:%M:%SZ})"
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         original = list(cells)

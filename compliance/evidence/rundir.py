@@ -1,7 +1,9 @@
-"""The run directory: reports/<UTC>/ with evidence.html, junit.xml, evidence.json and MANIFEST.sha256.
+"""The run directory: reports/<UTC>[-whatif]/ with evidence.html, junit.xml, evidence.json, evidence.pdf,
+MANIFEST.sha256 and, when signed, signatures/01-executed.json.
 
 Write order: pytest-html and JUnit XML write at session finish, evidence.json right after (trylast);
-the manifest is written last, at unconfigure, over every file of the run; then `reports/latest`.
+at unconfigure evidence.pdf (embedding evidence.json and the manifest of the files so far), then the
+manifest over every file of the run, then the execution signature over the manifest; then `reports/latest`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,18 @@ import pytest
 from compliance.evidence.capture import install_log_filter
 from compliance.evidence.document import evidence_document
 from compliance.evidence.drift import BaselineError, load_baseline
-from compliance.evidence.manifest import write_manifest
+from compliance.evidence.header import SIGNATURE_KEY, WHAT_IF_BANNER, is_what_if
+from compliance.evidence.manifest import MANIFEST_NAME, manifest_body, write_manifest
+from compliance.evidence.signing import (
+    ALGORITHM,
+    Meaning,
+    SigningError,
+    add_signature,
+    fingerprint,
+    load_private_key,
+    make_signature,
+)
+from compliance.evidence.verdict import verdict_of
 from compliance.state import RunState
 
 HTML_NAME = "evidence.html"
@@ -26,32 +39,60 @@ JSON_NAME = "evidence.json"
 LATEST = "latest"
 BASELINE_OPTION = "--baseline"
 SIGN_KEY_OPTION = "--sign-key"
+SIGNER_OPTION = "--signer"
+OPERATOR_OPTION = "--operator"
+FORCE_BASELINE_OPTION = "--force-baseline"
+WHAT_IF_SUFFIX = "-whatif"
+_PRIVATE_KEY = "evidence.private_key"
+
+
+def _signing(state: RunState) -> None:
+    """Load the --sign-key private key now (a bad key is one usage-error line, before anything is written)."""
+    key_path = state.options.get(SIGN_KEY_OPTION)
+    if key_path is None:
+        return
+    try:
+        key = load_private_key(Path(key_path))
+    except SigningError as exc:
+        raise pytest.UsageError(f"{SIGN_KEY_OPTION} {exc}") from None
+    from compliance.evidence.attribution import operator
+
+    signer = " ".join(str(state.options.get(SIGNER_OPTION) or "").split()) or operator(
+        state.options.get(OPERATOR_OPTION))["name"]
+    state.resources[_PRIVATE_KEY] = key
+    state.resources[SIGNATURE_KEY] = {"signer": signer, "meaning": Meaning.EXECUTED.value,
+                                      "key_fingerprint": fingerprint(key.public_key()), "algorithm": ALGORITHM}
 
 
 def _inputs(state: RunState) -> dict[str, Any] | None:
     """Validate --baseline and --sign-key before anything is written; a problem is one usage-error line."""
-    key = state.options.get(SIGN_KEY_OPTION)
-    if key is not None and not Path(key).is_file():
-        raise pytest.UsageError(f"{SIGN_KEY_OPTION} {key}: no such key file. Fix: pass the path of the file "
-                                "holding the HMAC key, or drop the option")
+    _signing(state)
     path = state.options.get(BASELINE_OPTION)
     if path is None:
         return None
     try:
-        return load_baseline(Path(path))
+        baseline = load_baseline(Path(path))
     except BaselineError as exc:
         raise pytest.UsageError(str(exc)) from None
+    header: dict[str, Any] = baseline["header"] if isinstance(baseline.get("header"), dict) else {}
+    if header.get("what_if") and not state.options.get(FORCE_BASELINE_OPTION):
+        raise pytest.UsageError(
+            f"{BASELINE_OPTION} {baseline.get('_source')}: a what-if run ({WHAT_IF_BANNER}); drift against it "
+            f"would compare with a system that was never deployed. Fix: pass a run of the deployed system, or add "
+            f"{FORCE_BASELINE_OPTION} to compare with it anyway")
+    return baseline
 
 
 def prepare_run_dir(config: pytest.Config, state: RunState) -> None:
     """Create the run directory and point pytest-html and JUnit XML into it (unless the user did)."""
     baseline = _inputs(state)
     stamp = state.started.strftime("%Y%m%dT%H%M%SZ")
-    run_dir = state.evidence_root / stamp
+    tail = WHAT_IF_SUFFIX if is_what_if(state) else ""
+    run_dir = state.evidence_root / f"{stamp}{tail}"
     suffix = 1
     while run_dir.exists():
         suffix += 1
-        run_dir = state.evidence_root / f"{stamp}-{suffix}"
+        run_dir = state.evidence_root / f"{stamp}-{suffix}{tail}"
     run_dir.mkdir(parents=True)
     state.run_dir = run_dir
     writer = EvidenceWriter(state, baseline)
@@ -98,8 +139,14 @@ class EvidenceWriter:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         run_dir = self.state.run_dir
         assert run_dir is not None
-        key = self.state.options.get(SIGN_KEY_OPTION)
-        write_manifest(run_dir, Path(key) if key is not None else None)
+        if self._document is not None:
+            write_pdf_copy(run_dir, self._document)
+        write_manifest(run_dir)
+        key = self.state.resources.get(_PRIVATE_KEY)
+        signature = self.state.resources.get(SIGNATURE_KEY)
+        if key is not None and isinstance(signature, dict):
+            add_signature(run_dir, make_signature((run_dir / MANIFEST_NAME).read_bytes(), key,
+                                                  str(signature["signer"]), Meaning.EXECUTED))
         point_latest(self.state.evidence_root, run_dir)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -109,10 +156,27 @@ class EvidenceWriter:
             counts[status] = counts.get(status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no checks ran"
         terminalreporter.write_sep("=", "export chain compliance")
+        if is_what_if(self.state):
+            terminalreporter.write_line(WHAT_IF_BANNER, yellow=True, bold=True)
+        if self._document is not None:
+            verdict = verdict_of(self._document)
+            prefix = "WHAT-IF " if is_what_if(self.state) else ""
+            terminalreporter.write_line(f"Verdict: {prefix}{verdict.sentence}", bold=True)
         terminalreporter.write_line(f"Result: {summary}")
         terminalreporter.write_line(f"Evidence: {self.state.run_dir}")
         if self.baseline is not None:
-            terminalreporter.write_line(f"Compared with: {self.baseline.get('_source')}")
+            drift = (self._document or {}).get("drift") or {}
+            changed = len(drift.get("status_changes") or [])
+            terminalreporter.write_line(f"Compared with: {self.baseline.get('_source')}: {changed} check status(es) "
+                                        "changed")
+
+
+def write_pdf_copy(run_dir: Path, document: dict[str, Any]) -> None:
+    """evidence.pdf, embedding evidence.json as written and the manifest of the files written so far."""
+    from compliance.evidence.pdf import write_pdf
+
+    evidence = (run_dir / JSON_NAME).read_bytes()
+    write_pdf(run_dir, document, evidence, manifest_body(run_dir))
 
 
 def point_latest(root: Path, run_dir: Path) -> None:
