@@ -8,6 +8,7 @@ kms:GenerateDataKey (and kms:Decrypt for multipart uploads) on the bucket key on
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,20 +47,51 @@ class Caller:
     context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
 
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_IAM_OR_STS_ARN = re.compile(r"arn:([^:]+):(iam|sts)::(\d{12}):(.+)", re.DOTALL)
+_SERVICE_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
+_FEDERATED_SERVICES = frozenset({"cognito-identity.amazonaws.com"})
+
+
 def principal_caller(principal: str, label: str, session_name: str = VENDOR_SESSION_NAME) -> Caller:
-    """The caller that acts *as* `principal`: a role acts through one of its sessions."""
-    if principal in ("*", "anonymous"):
+    """The caller that acts *as* `principal`, for every form a Principal element accepts.
+
+    IAM User Guide, "AWS JSON policy elements: Principal": an account is named by its 12-digit id or
+    `arn:aws:iam::ID:root` (both "delegate permissions to the account", so its root user stands for it);
+    a role acts through one of its sessions; `"*"` / `{"AWS": "*"}` is anyone, anonymous callers included;
+    S3 also accepts canonical user ids; services and federated providers (OIDC, SAML) call as themselves.
+    An assumed-role session or federated user ARN calls as that session. A value of none of these forms
+    (for example the unique id AWS shows for a deleted principal) is kept as an opaque caller: it never
+    raises, and it matches only a Principal that names it literally.
+    """
+    principal = principal.strip()
+    if principal in ("*", "anonymous", ""):
         return Caller("*", None, label)
-    if principal.endswith(".amazonaws.com"):
+    if _ACCOUNT_ID.fullmatch(principal):
+        principal = f"arn:aws:iam::{principal}:root"
+    if principal.endswith(_SERVICE_SUFFIXES) and principal not in _FEDERATED_SERVICES:
+        return Caller(principal, None, label, {"aws:PrincipalIsAWSService": "true",
+                                               "aws:PrincipalServiceName": principal})
+    match = _IAM_OR_STS_ARN.fullmatch(principal)
+    if match is None:
+        # canonical user ids, web identity providers (accounts.google.com, cognito-identity.amazonaws.com, ...),
+        # unique ids of deleted principals: no account, no IAM principal context keys
         return Caller(principal, None, label)
-    parts = principal.split(":")
-    account = parts[4]
-    resource = parts[5]
-    if parts[2] == "iam" and resource.startswith("role/"):
+    partition, service, account, resource = match.groups()
+    if service == "iam" and resource.startswith("role/"):
         name = resource.rsplit("/", 1)[-1]
-        arn = f"arn:{parts[1]}:sts::{account}:assumed-role/{name}/{session_name}"
+        arn = f"arn:{partition}:sts::{account}:assumed-role/{name}/{session_name}"
         return Caller(arn, account, label, {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
                                             "aws:PrincipalType": "AssumedRole"})
+    if service == "sts" and resource.startswith("assumed-role/"):
+        role_arn = f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
+        return Caller(principal, account, label, {"aws:PrincipalArn": role_arn, "aws:PrincipalAccount": account,
+                                                  "aws:PrincipalType": "AssumedRole"})
+    if service == "sts" and resource.startswith("federated-user/"):
+        return Caller(principal, account, label, {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
+                                                  "aws:PrincipalType": "FederatedUser"})
+    if service == "iam" and resource.startswith(("saml-provider/", "oidc-provider/")):
+        return Caller(principal, None, label)  # a federated identity provider: its users call through it
     kind = "Account" if resource == "root" else "User"
     return Caller(principal, account, label, {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account,
                                               "aws:PrincipalType": kind})
