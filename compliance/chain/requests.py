@@ -1,8 +1,9 @@
 """The requests of the export chain, built the way AWS would present them to the policy engine.
 
 Gate by gate: the vendor's session calls sts:AssumeRole (and sts:TagSession when it passes SSO
-session tags) on the customer's role; the role session calls s3:PutObject under the prefix; S3 calls
-kms:GenerateDataKey (and kms:Decrypt for multipart uploads) on the bucket key on the session's behalf.
+session tags) on the customer's role; the role session calls s3:PutObject under the prefix with the headers the
+vendor is declared to send; S3 calls kms:GenerateDataKey (and kms:Decrypt for multipart uploads) on the bucket key
+on the session's behalf.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from compliance.chain.vendor_write import WriteHeaders, declared_headers
 from compliance.config import Chain
 from compliance.iam import PolicyDocument, PolicyKind, Request, parse_policy
 from compliance.model import Finding
@@ -165,19 +167,20 @@ def sample_key(chain: Chain) -> str:
 
 
 def put_context(chain: Chain, encryption: Encryption | None, key_arn: str | None, *, secure: bool = True,
-                acl: str | None = None, source_ip: str | None = None) -> dict[str, str | tuple[str, ...]]:
-    """The headers of the intended write: TLS, the bucket's default SSE stated explicitly, optional ACL."""
+                acl: str | None = None, source_ip: str | None = None,
+                headers: WriteHeaders | None = None) -> dict[str, str | tuple[str, ...]]:
+    """The condition keys of the intended write: TLS, and the SSE, key-id and ACL headers the vendor is declared
+    to send (`vendor.sse_header`, `kms_key_id_header`, `acl`, resolved by `declared_headers` against the bucket's
+    default encryption and `key_arn`). `headers` replaces the declared headers; `acl` overrides the declared ACL."""
+    sent = headers if headers is not None else declared_headers(chain, encryption, key_arn)
+    if acl is not None:
+        sent = replace(sent, acl=acl)
     context: dict[str, str | tuple[str, ...]] = {
         "aws:SecureTransport": "true" if secure else "false", **_now(),
         "aws:RequestedRegion": chain.aws.region, "aws:ResourceAccount": chain.aws.account,
         "s3:signatureversion": "AWS4-HMAC-SHA256", "s3:authType": "REST-HEADER", "s3:TlsVersion": TLS_VERSION,
+        **sent.context(),
     }
-    if encryption is not None and encryption.algorithm:
-        context["s3:x-amz-server-side-encryption"] = encryption.algorithm
-        if encryption.algorithm.startswith("aws:kms") and key_arn:
-            context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = key_arn
-    if acl is not None:
-        context["s3:x-amz-acl"] = acl
     if source_ip is not None:
         context["aws:SourceIp"] = source_ip
     return context
@@ -192,7 +195,9 @@ def put_request(chain: Chain, caller: Caller, bucket: str, key: str,
 
 def kms_request(chain: Chain, caller: Caller, action: str, key_arn: str, key: str, *,
                 bucket_key: bool) -> Request:
-    """S3 calling KMS on the session's behalf (forward access session)."""
+    """S3 calling KMS on the session's behalf (forward access session). The encryption context S3 passes is
+    aws:s3:arn = the object ARN, or the bucket ARN when an S3 Bucket Key is used (S3 User Guide, "Reducing the cost
+    of SSE-KMS with Amazon S3 Bucket Keys" and "Using server-side encryption with AWS KMS keys", Encryption context)."""
     bucket = chain.aws.bucket
     context: dict[str, str | tuple[str, ...]] = {
         **caller.context, "aws:SecureTransport": "true", **_now(), "aws:ViaAWSService": "true",

@@ -6,9 +6,8 @@ from compliance.chain import permissions as perms
 from compliance.chain.evaluator import ChainEvaluator
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
-from compliance.chain.intended import KMS_ALGORITHMS
+from compliance.chain.intended import KMS_ALGORITHMS, declared_write
 from compliance.chain.requests import (
-    ACL_OWNER_FULL_CONTROL,
     evaluation_ips,
     principal_caller,
     put_context,
@@ -16,6 +15,7 @@ from compliance.chain.requests import (
     sample_key,
     session_caller,
 )
+from compliance.chain.vendor_write import describe_headers
 from compliance.chain.view import ChainView
 from compliance.iam import Decision, Evaluation, Outcome, PolicyKind
 from compliance.model import Finding, Provider, Severity
@@ -38,7 +38,9 @@ def _bucket_denies(evaluation: Evaluation) -> bool:
     rationale="""
         The classic silent break: a Deny in the bucket policy (a NotPrincipal, an IP or VPC-endpoint restriction, an
         encryption or tag requirement) that also catches the export role. An explicit Deny wins over every Allow, so
-        the role's own permissions cannot help. The walkthrough's "common gotcha" is this case.
+        the role's own permissions cannot help. The walkthrough's "common gotcha" is this case. The write is evaluated
+        with exactly the headers the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl): a policy
+        that requires a header the vendor does not send denies every export.
     """,
     remediation="""
         Narrow the Deny so the role's writes are outside it, for example by excluding the role:
@@ -56,26 +58,27 @@ def test_aws_bucket_policy_denies_no_intended_write(chain_view: ChainView) -> Fi
         return Finding.passed("The bucket has no bucket policy, so no bucket-policy Deny can catch the role.",
                               resource=chain.aws.bucket)
     evaluator = ChainEvaluator(chain_view, positive=False)
-    encryption = chain_view.bucket().encryption.require()
-    key = chain_view.kms_key() if encryption and encryption.algorithm in KMS_ALGORITHMS else None
-    key_arn = key.arn if key else (encryption.kms_key_id if encryption else None)
+    write = declared_write(chain_view)
+    declared = kit.note("What the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl, "
+                        "upload_kinds)", write.note(chain_view), "chain config")
     session = session_caller(chain, chain_view.role())
     keys = (sample_key(chain), chain.aws.prefix + "report.pdf")
     for ip in evaluation_ips(chain):
         for object_key in keys:
-            attempts = [evaluator.stranger_on_bucket(put_request(
-                chain, session, chain.aws.bucket, object_key, put_context(chain, encryption, key_arn, acl=acl,
-                                                                          source_ip=ip)))
-                for acl in (None, ACL_OWNER_FULL_CONTROL)]
-            if all(_bucket_denies(a) for a in attempts):
+            attempt = evaluator.stranger_on_bucket(put_request(
+                chain, session, chain.aws.bucket, object_key,
+                put_context(chain, None, None, source_ip=ip, headers=write.headers)))
+            if _bucket_denies(attempt):
                 return Finding.failed(kit.text(
-                    f"The bucket policy denies the role's intended s3:PutObject on {attempts[0].request.resource}: "
-                    f"{cause(attempts[0])}."), resource=chain.aws.bucket,
-                    evidence=(kit.decision("Intended write against the bucket policy", attempts[0]),
+                    f"The bucket policy denies the role's intended s3:PutObject on {attempt.request.resource}: "
+                    f"{cause(attempt)} (the vendor is declared to send {describe_headers(write.headers)})."),
+                    resource=chain.aws.bucket,
+                    evidence=(kit.decision("Intended write against the bucket policy", attempt), declared,
                               kit.policy("Bucket policy", policy), *kit.proposals()))
     return Finding.passed("No statement of the bucket policy denies the role's intended writes under "
-                          f"{chain.aws.prefix}.", resource=chain.aws.bucket,
-                          evidence=(kit.policy("Bucket policy", policy), *kit.proposals()))
+                          f"{chain.aws.prefix} with the headers the vendor is declared to send "
+                          f"({describe_headers(write.headers)}).", resource=chain.aws.bucket,
+                          evidence=(declared, kit.policy("Bucket policy", policy), *kit.proposals()))
 
 
 @check(

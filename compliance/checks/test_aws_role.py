@@ -6,8 +6,9 @@ from compliance.chain import permissions as perms
 from compliance.chain.evaluator import ChainEvaluator
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
-from compliance.chain.intended import KMS_ALGORITHMS, intended_put, kms_requests
+from compliance.chain.intended import KMS_ALGORITHMS, declared_write, intended_put, kms_calls
 from compliance.chain.requests import evaluation_ips
+from compliance.chain.vendor_write import describe_headers
 from compliance.chain.view import ChainView, SourcedPolicy
 from compliance.iam import Effect, Statement
 from compliance.model import Finding, Provider, Severity
@@ -23,9 +24,10 @@ WILDCARDS = ("*", "?")
     provider=Provider.AWS,
     rationale="""
         The session's s3:PutObject must be allowed by the role's identity policies, within its permissions boundary
-        and every SCP from the organization root down to the account, for the request the vendor sends: TLS, the
-        bucket's default SSE-KMS header and key, and no ACL header (or bucket-owner-full-control). The walkthrough's
-        "Verify Configuration" button only proves AssumeRole, not this.
+        and every SCP from the organization root down to the account, for the request the vendor sends: TLS and
+        exactly the SSE, key-id and ACL headers declared in [vendor] (sse_header, kms_key_id_header, acl; by default
+        the bucket's default SSE-KMS header and key, no ACL). The walkthrough's "Verify Configuration" button only
+        proves AssumeRole, not this.
     """,
     remediation="""
         Give the role exactly: {"Sid": "PutExportsUnderPrefix", "Effect": "Allow", "Action": "s3:PutObject",
@@ -39,8 +41,12 @@ def test_aws_role_allows_put_under_prefix(chain_view: ChainView) -> Finding:
     chain = chain_view.chain
     kit = EvidenceKit(chain_view)
     evaluator = ChainEvaluator(chain_view, positive=True)
+    write = declared_write(chain_view)
     evidence_policies = (kit.policies("Role identity policies", chain_view.identity_policies()),
-                         kit.policy("Permissions boundary", chain_view.boundary()), *kit.proposals())
+                         kit.policy("Permissions boundary", chain_view.boundary()),
+                         kit.note("What the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl, "
+                                  "upload_kinds)", write.note(chain_view), "chain config"), *kit.proposals())
+    sent = describe_headers(write.headers)
     for ip in evaluation_ips(chain):
         own = intended_put(chain_view, evaluator, ip=ip, principal_only=True)
         if own.allowed():
@@ -52,13 +58,15 @@ def test_aws_role_allows_put_under_prefix(chain_view: ChainView) -> Finding:
                                   evidence=(kit.decision("s3:PutObject with the bucket policy", with_bucket),
                                             *evidence_policies))
         return Finding.failed(kit.text(
-            f"The role's permissions deny s3:PutObject on {own.request.resource} from {ip}: {cause(own)}."),
+            f"The role's permissions deny s3:PutObject on {own.request.resource} from {ip}: {cause(own)} "
+            f"(the vendor is declared to send {sent})."),
             resource=chain.aws.role_arn,
             evidence=(kit.decision("s3:PutObject by the role session (identity ∩ boundary ∩ SCPs)", own),
                       *evidence_policies))
     sample = intended_put(chain_view, evaluator, principal_only=True)
     return Finding.passed(f"The role's identity policies, boundary and SCPs allow s3:PutObject on "
-                          f"{sample.request.resource} with the bucket's required headers.", resource=chain.aws.role_arn,
+                          f"{sample.request.resource} with the headers the vendor is declared to send ({sent}).",
+                          resource=chain.aws.role_arn,
                           evidence=(kit.decision("s3:PutObject by the role session", sample), *evidence_policies))
 
 
@@ -67,14 +75,22 @@ def test_aws_role_allows_put_under_prefix(chain_view: ChainView) -> Finding:
     severity=Severity.CRITICAL,
     provider=Provider.AWS,
     rationale="""
-        With SSE-KMS every put makes S3 call kms:GenerateDataKey on the bucket's key for the session, and multipart
-        uploads also need kms:Decrypt. Both the key policy and the role's identity policies (within boundary and SCPs)
-        must allow them, or every write fails with AccessDenied although s3:PutObject is allowed.
+        With SSE-KMS S3 calls KMS on the bucket's key for the session: kms:GenerateDataKey for every upload, and
+        kms:Decrypt as well for multipart uploads (S3 decrypts the parts to assemble them); with an S3 Bucket Key the
+        same actions, with the bucket ARN as encryption context (S3 User Guide: "Using server-side encryption with AWS
+        KMS keys", "Multipart upload API and permissions", "Reducing the cost of SSE-KMS with Amazon S3 Bucket
+        Keys"). Both the key policy and the role's identity policies (within boundary and SCPs) must allow what the
+        vendor's declared upload kinds ([vendor] upload_kinds) need, or those writes fail with AccessDenied although
+        s3:PutObject is allowed. A vendor whose declared headers make S3 use another key than the bucket key (an
+        aws:kms header without the key id means the AWS managed key aws/s3; AES256 means SSE-S3) writes records the
+        key policy does not protect.
     """,
     remediation="""
         Role: {"Sid": "UseBucketKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
         "Resource": "KEY_ARN"}. Key policy: {"Sid": "AllowExportRoleToEncrypt", "Effect": "Allow",
         "Principal": {"AWS": "ROLE_ARN"}, "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*"}
+        (kms:Decrypt only matters for multipart uploads). Have the vendor send the bucket key's ARN with an aws:kms
+        header, or no SSE header at all so the bucket default applies.
     """,
     controls=("21CFR11.10(c)", "21CFR11.30", "EUAnnex11-7.1"),
     permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.KEY),
@@ -83,27 +99,52 @@ def test_aws_role_and_key_policy_allow_kms_for_bucket_key(chain_view: ChainView)
     chain = chain_view.chain
     kit = EvidenceKit(chain_view)
     encryption = chain_view.bucket().encryption.require()
-    if encryption is None or encryption.algorithm not in KMS_ALGORITHMS:
-        return Finding.not_applicable("The bucket does not use SSE-KMS, so no key permissions are needed "
+    write = declared_write(chain_view)
+    declared = kit.note("What the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl, "
+                        "upload_kinds)", write.note(chain_view), "chain config")
+    default = encryption.algorithm if encryption is not None else None
+    key = chain_view.kms_key() if default in KMS_ALGORITHMS else None
+    sent = describe_headers(write.headers)
+    if not write.applied.kms:
+        if default in KMS_ALGORITHMS:
+            return Finding.failed(
+                f"The vendor is declared to send {sent}, which overrides the bucket's {default} default: "
+                f"S3 encrypts its exports with {write.applied.algorithm}, so no key policy protects them.",
+                resource=chain.aws.bucket, evidence=(declared,))
+        return Finding.not_applicable("Neither the bucket's default encryption nor the vendor's declared headers use "
+                                      "SSE-KMS, so no key permissions are needed "
                                       "(aws_bucket_default_encryption_is_sse_kms reports that).",
                                       resource=chain.aws.bucket)
-    key = chain_view.kms_key()
+    if write.applied.aws_managed_key:
+        if key is not None:
+            return Finding.failed(
+                f"The vendor is declared to send {sent}: with an SSE-KMS header but no key id S3 uses the AWS managed "
+                f"key aws/s3, not the bucket key {key.arn}, so the bucket key's policy does not protect the exports.",
+                resource=key.arn, evidence=(declared, kit.policy("Key policy", chain_view.key_policy())))
+        return Finding.passed("The vendor's writes use the AWS-managed aws/s3 key, whose policy lets any principal of "
+                              "the account that may write through S3 use it.", resource=chain.aws.bucket,
+                              evidence=(declared,))
     if key is None:
         return Finding.passed("The bucket uses the AWS-managed aws/s3 key, whose policy lets any principal of the "
-                              "account that may write through S3 use it.", resource=chain.aws.bucket)
+                              "account that may write through S3 use it.", resource=chain.aws.bucket,
+                              evidence=(declared,))
     evaluator = ChainEvaluator(chain_view, positive=True)
-    evaluations = [evaluator.kms(request) for request in kms_requests(chain_view)]
-    evidence = (kit.policy("Key policy", chain_view.key_policy()),
+    calls = kms_calls(chain_view)
+    evaluations = [(call, evaluator.kms(call.request)) for call in calls]
+    evidence = (declared, kit.policy("Key policy", chain_view.key_policy()),
                 kit.policies("Role identity policies", chain_view.identity_policies()), *kit.proposals())
-    for evaluation in evaluations:
+    for call, evaluation in evaluations:
         if not evaluation.allowed():
             return Finding.failed(kit.text(
                 f"{evaluation.request.action} on the bucket key {key.arn} is denied for the role session: "
-                f"{cause(evaluation)}, so every SSE-KMS write fails."), resource=key.arn,
+                f"{cause(evaluation)}, {call.need.consequence()}."), resource=key.arn,
                 evidence=(kit.decision(evaluation.request.action, evaluation), *evidence))
-    return Finding.passed(f"The role and the key policy allow kms:GenerateDataKey and kms:Decrypt on {key.arn}.",
-                          resource=key.arn,
-                          evidence=(*(kit.decision(e.request.action, e) for e in evaluations), *evidence))
+    kinds = " and ".join(kind.value for kind in chain.vendor.upload_kinds)
+    actions = " and ".join(call.request.action for call in calls)
+    single_only = "" if len(calls) > 1 else " (single-part uploads need no kms:Decrypt)"
+    return Finding.passed(f"The role and the key policy allow {actions} on {key.arn}, which the vendor's declared "
+                          f"{kinds} uploads need{single_only}.", resource=key.arn,
+                          evidence=(*(kit.decision(e.request.action, e) for _, e in evaluations), *evidence))
 
 
 def _within(pattern: str, base: str) -> bool:
