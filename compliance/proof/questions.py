@@ -1,0 +1,424 @@
+"""The questions proven for every chain, built from its `ChainView`.
+
+Who is judged, and with which policies (the cross-account rules are the engine's):
+
+* the export role's own sessions, with the role's identity policies, boundary, SCPs and the resource policy;
+* every class of caller outside the customer account, with an identity policy that allows everything (their
+  own account could grant anything), the resource policy and the customer's RCPs;
+* AWS services, web-identity/SAML identities, canonical users and anonymous callers: the resource policy alone;
+* other principals of the customer account, with an allow-everything identity policy and the account's SCPs.
+  Their real identity policies are not read, so for the records and the key they are *listed*, not failed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from compliance.chain.requests import ROLE_SESSION_NAME, allow_all_policy
+from compliance.chain.view import ChainView, SourcedPolicy, documents, level_documents
+from compliance.errors import ReadError
+from compliance.iam import Evaluation, PolicyDocument, Request, evaluate
+from compliance.iam.conditions import CompiledCondition
+from compliance.proof.catalog import catalog
+from compliance.proof.principals import (
+    Caller,
+    Kind,
+    OrgFacts,
+    customer_callers,
+    outside_callers,
+)
+from compliance.proof.search import Intended, Judge, Outcome, PrincipalClass, Prover, Question
+from compliance.proof.strings import Glob
+
+RESOURCE_KEYS = ("aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths", "s3:resourceaccount",
+                 "aws:resourcetag/", "s3:dataaccesspointarn", "s3:dataaccesspointaccount",
+                 "s3:accesspointnetworkorigin")
+ORG_KEYS = ("aws:principalorgid", "aws:principalorgpaths", "aws:resourceorgid", "aws:resourceorgpaths",
+            "aws:sourceorgid", "aws:sourceorgpaths")
+ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "sts:TagSession",
+                  "sts:SetSourceIdentity", "sts:SetContext")
+RECORD_READS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent", "s3:GetObjectVersionTorrent")
+KEY_DATA = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext", "kms:ReEncryptFrom",
+            "kms:ReEncryptTo")
+KEY_ADMIN = ("kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:CreateGrant", "kms:RevokeGrant",
+             "kms:UpdateAlias", "kms:DeleteAlias", "kms:CreateAlias", "kms:DeleteImportedKeyMaterial",
+             "kms:ImportKeyMaterial", "kms:DisableKeyRotation", "kms:UpdatePrimaryRegion", "kms:ReplicateKey")
+OWNER_ONLY_BUCKET_ACTIONS = frozenset({"s3:putbucketpolicy", "s3:deletebucketpolicy"})
+"""S3 API Reference, PutBucketPolicy / DeleteBucketPolicy: "the calling identity must both have the ...
+permissions on the specified bucket and belong to the bucket owner's account in order to use this operation"."""
+
+ASSUMPTIONS = (
+    "Principals outside the customer account are judged with an identity policy that allows everything: their own "
+    "account could grant them anything.",
+    "Other principals of the customer account are governed by their own identity policies, which this suite does not "
+    "read; they are listed, not failed, where only the account can grant them.",
+    "Requests do not arrive through the customer's VPC endpoints (aws:SourceVpc/aws:SourceVpce are absent).",
+    "Callers choose every other request value: source address, time, headers, tags, ExternalId.",
+)
+
+
+def free_key(key: str) -> bool:
+    """Keys a caller can choose or cannot be bounded: everything but what AWS derives from the resource."""
+    return not key.startswith(RESOURCE_KEYS)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """One proven question, with the words an inspector reads."""
+
+    title: str
+    outcome: Outcome
+    assumptions: tuple[str, ...]
+    listed: tuple[str, ...] = ()
+
+
+class ChainQuestions:
+    """Builds and answers the proof questions of one chain."""
+
+    def __init__(self, view: ChainView) -> None:
+        self.view = view
+        self.chain = view.chain
+        self.prover = Prover(free_key=free_key)
+
+    # -- facts ----------------------------------------------------------------------------------------
+
+    @cached_property
+    def org(self) -> OrgFacts:
+        read = getattr(self.view.snapshot, "organization", None)
+        if read is None or read.failure is not None:
+            return OrgFacts(None, None)
+        value = read.value
+        if value is None:
+            return OrgFacts(None, None)
+        return OrgFacts(value.organization_id, value.org_path)
+
+    @cached_property
+    def org_unreadable(self) -> ReadError | None:
+        read = getattr(self.view.snapshot, "organization", None)
+        if read is None or read.failure is None:
+            return None
+        return ReadError(read.failure.api, read.failure.code, read.failure.message)
+
+    def _require_org(self, policies: Sequence[PolicyDocument]) -> None:
+        """Organization keys in a policy with an unreadable organization: the verdict cannot be known."""
+        if self.org_unreadable is None:
+            return
+        for policy in policies:
+            for statement in policy.statements:
+                for condition in statement.conditions:
+                    if condition.key.lower() in ORG_KEYS:
+                        raise ReadError(self.org_unreadable.api, self.org_unreadable.code,
+                                        f"{policy.name} statement {statement.label} tests {condition.key}, which "
+                                        "needs the organization to be read: " + self.org_unreadable.message)
+
+    @cached_property
+    def rcps(self) -> list[list[PolicyDocument]]:
+        accessor = getattr(self.view, "rcp_levels_or_none", None)
+        return level_documents(accessor()) if accessor is not None else []
+
+    @cached_property
+    def scps(self) -> list[list[PolicyDocument]]:
+        return level_documents(self.view.scp_levels_or_none())
+
+    @cached_property
+    def allow_all(self) -> PolicyDocument:
+        return allow_all_policy()
+
+    def resource_context(self) -> dict[str, str | tuple[str, ...]]:
+        context: dict[str, str | tuple[str, ...]] = {"aws:ResourceAccount": self.chain.aws.account,
+                                                     "s3:ResourceAccount": self.chain.aws.account}
+        if self.org.organization_id:
+            context["aws:ResourceOrgID"] = self.org.organization_id
+            if self.org.org_path:
+                context["aws:ResourceOrgPaths"] = (self.org.org_path,)
+        return context
+
+    # -- judges ---------------------------------------------------------------------------------------
+
+    def _judge(self, caller: Caller, resource_policy: PolicyDocument | None, *, customer: bool) -> Judge:
+        iam = caller.kind in (Kind.ROOT, Kind.USER, Kind.ROLE_SESSION, Kind.FEDERATED_USER)
+        identity = (self.allow_all,) if iam else ()
+        scps = self.scps if customer else []
+        rcps = self.rcps
+
+        def judge(request: Request) -> Evaluation:
+            return evaluate(request, identity_policies=identity, resource_policy=resource_policy, scps=scps,
+                            rcps=rcps)
+
+        return judge
+
+    def _role_session(self, resource_policy: PolicyDocument | None) -> PrincipalClass:
+        role = self.view.role()
+        account = self.chain.aws.account
+        identity = documents(self.view.identity_policies())
+        boundary = self.view.boundary()
+        scps = self.scps
+        rcps = self.rcps
+        context: dict[str, str | tuple[str, ...]] = {
+            "aws:PrincipalArn": role.arn, "aws:PrincipalAccount": account, "aws:PrincipalType": "AssumedRole",
+            "aws:userid": f"AROAEXPORTROLEID:{ROLE_SESSION_NAME}", "kms:CallerAccount": account,
+            "aws:PrincipalIsAWSService": "false"}
+        if self.org.organization_id:
+            context["aws:PrincipalOrgID"] = self.org.organization_id
+            if self.org.org_path:
+                context["aws:PrincipalOrgPaths"] = (self.org.org_path,)
+        for key, value in role.tags.items():
+            context[f"aws:PrincipalTag/{key}"] = value
+        free = frozenset(f"aws:principaltag/{k}".lower() for k in self.chain.vendor.session_tags)
+        policies = (*identity, *([boundary.document] if boundary else []), *(p for level in scps for p in level),
+                    *(p for level in rcps for p in level), *([resource_policy] if resource_policy else []))
+
+        def judge(request: Request) -> Evaluation:
+            return evaluate(request, identity_policies=identity, permission_boundary=boundary.document
+                            if boundary else None, scps=scps, rcps=rcps, resource_policy=resource_policy)
+
+        return PrincipalClass(f"the export role's session ({role.arn})",
+                              f"arn:aws:sts::{account}:assumed-role/{role.name}/{ROLE_SESSION_NAME}", account, context,
+                              judge, policies, free_keys=free,
+                              absent_keys=frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourcevpc",
+                                                     "aws:sourcevpce", "aws:vpcsourceip"}), group="role")
+
+    def _classes(self, callers: Sequence[Caller], resource_policy: PolicyDocument | None, *,
+                 customer: bool) -> list[PrincipalClass]:
+        out: list[PrincipalClass] = []
+        for caller in callers:
+            judge = self._judge(caller, resource_policy, customer=customer)
+            policies = (*([resource_policy] if resource_policy else []), *(p for level in self.rcps for p in level),
+                        *((p for level in self.scps for p in level) if customer else ()))
+            out.append(PrincipalClass(caller.label, caller.arn, caller.account, caller.context, judge, policies,
+                                      absent_keys=caller.absent, group="customer" if customer else caller.kind))
+        return out
+
+    def _outsiders(self, resource_policy: PolicyDocument | None,
+                   extra_policies: Sequence[PolicyDocument] = ()) -> list[PrincipalClass]:
+        policies = [*([resource_policy] if resource_policy else []), *extra_policies,
+                    *(p for level in self.rcps for p in level)]
+        vendor = self.chain.vendor.account
+        labels = {vendor: f"the vendor's account {vendor}"}
+        readers = [r for r in self.chain.aws.readers if r.isdigit()] + [r.split(":")[4] for r in
+                                                                         self.chain.aws.readers if r.startswith("arn:")]
+        callers = outside_callers(policies, customer=self.chain.aws.account, customer_org=self.org,
+                                  extra_accounts=[vendor, *readers], labels=labels)
+        vendor_principal = self.chain.vendor.principal
+        if ":role/" in vendor_principal and not any(c.context.get("aws:PrincipalArn") == vendor_principal
+                                                    for c in callers):
+            from compliance.proof.principals import account_callers
+
+            callers = [*account_callers(vendor, org=None, org_path=None, exact=[vendor_principal], globs=[],
+                                        where=labels[vendor]), *callers]
+        return self._classes(callers, resource_policy, customer=False)
+
+    def _customers(self, resource_policy: PolicyDocument | None) -> list[PrincipalClass]:
+        policies = [*([resource_policy] if resource_policy else []), *(p for level in self.scps for p in level)]
+        callers = customer_callers(policies, customer=self.chain.aws.account, org=self.org,
+                                   exclude=[self.chain.aws.role_arn])
+        return self._classes(callers, resource_policy, customer=True)
+
+    # -- questions ------------------------------------------------------------------------------------
+
+    def _records_glob(self) -> tuple[Glob, str]:
+        base = f"arn:aws:s3:::{self.chain.aws.bucket}/{self.chain.aws.prefix}"
+        return Glob(base + "*", arn=True) if "*" not in base and "?" not in base else Glob(base, literal=True), base
+
+    def _bucket_policy(self) -> PolicyDocument | None:
+        sourced: SourcedPolicy | None = self.view.bucket_policy()
+        return sourced.document if sourced else None
+
+    def records_write(self) -> Proof:
+        policy = self._bucket_policy()
+        self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
+        role = self._role_session(policy)
+        principals = (role, *self._outsiders(policy))
+        actions = catalog().select(service="s3", resource_type="object",
+                                   access_levels=("Write", "Permissions management", "Tagging"))
+        glob, base = self._records_glob()
+        intended = [Intended(frozenset({role.label}), frozenset(catalog().names(("s3:PutObject",))))]
+        if any(kind.value == "multipart" for kind in getattr(self.chain.vendor, "upload_kinds", ())):
+            intended.append(Intended(frozenset({role.label}), frozenset({"s3:AbortMultipartUpload"})))
+        question = Question("Writes, overwrites, deletes, retention, legal-hold, ACL and tag changes on the records",
+                            principals, actions, glob, base, self.chain.aws.account, self.resource_context(),
+                            tuple(intended))
+        return Proof(question.title, self.prover.decide(question), ASSUMPTIONS)
+
+    def role_assumption(self) -> Proof:
+        trust = self.view.trust().document
+        self._require_org([trust, *(p for level in self.rcps for p in level)])
+        external_id = self.chain.external_id()
+        if external_id is None:
+            raise ReadError("environment", "MissingExternalId",
+                            f"the ExternalId is not available ({self.chain.vendor.external_id_env} is empty)")
+        outsiders = self._outsiders(trust)
+        principals = (*outsiders, *self._customers(trust))
+        vendor_labels = frozenset(p.label for p in principals
+                                  if p.context.get("aws:PrincipalArn") == self.chain.vendor.principal
+                                  or p.arn == self.chain.vendor.principal)
+        intended = [Intended(vendor_labels, frozenset({"sts:AssumeRole"}), None,
+                             (CompiledCondition("StringEquals", "sts:ExternalId", (external_id,), variables=False),)),
+                    Intended(vendor_labels, frozenset({"sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext"}))]
+        for assumer in getattr(self.chain.aws, "declared_assumers", ()):
+            labels = frozenset(p.label for p in principals if p.arn.lower() == assumer.principal.lower())
+            conditions = tuple(CompiledCondition("StringEquals", k, (v,), variables=False)
+                               for k, v in assumer.conditions.items())
+            intended.append(Intended(labels, frozenset(ASSUME_ACTIONS), None, conditions))
+        role_arn = self.view.role().arn
+        question = Question("Becoming the export role (every sts:AssumeRole* action, sts:TagSession, "
+                            "sts:SetSourceIdentity, sts:SetContext)", tuple(principals), ASSUME_ACTIONS,
+                            Glob(role_arn, literal=True), "", self.chain.aws.account, self.resource_context(),
+                            tuple(intended))
+        return Proof(question.title, self.prover.decide(question), ASSUMPTIONS[:1] + ASSUMPTIONS[2:])
+
+    def key_use(self) -> Proof | None:
+        key = self.view.kms_key()
+        if key is None:
+            return None
+        sourced = getattr(self.view, "key_policy_with_grants", self.view.key_policy)()
+        policy = sourced.document if sourced else None
+        self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
+        role = self._role_session(policy)
+        outsiders = self._outsiders(policy)
+        readers = frozenset(p.label for p in outsiders if self._is_reader(p))
+        principals = (role, *outsiders)
+        intended = [Intended(frozenset({role.label}), frozenset(KEY_DATA)),
+                    Intended(readers, frozenset({"kms:Decrypt"}))]
+        question = Question("Using the bucket key for data (decrypt, encrypt, data keys) and administering it "
+                            "(deletion, disabling, key policy, grants, aliases, key material)", principals,
+                            (*KEY_DATA, *KEY_ADMIN), Glob(key.arn, literal=True), "", self.chain.aws.account,
+                            self.resource_context(), tuple(intended))
+        outcome = self.prover.decide(question)
+        listed = self._list_customers(policy, (*KEY_DATA, *KEY_ADMIN), Glob(key.arn, literal=True), "")
+        return Proof(question.title, outcome, ASSUMPTIONS, listed)
+
+    def records_read(self) -> Proof:
+        policy = self._bucket_policy()
+        self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
+        outsiders = self._outsiders(policy)
+        readers = frozenset(p.label for p in outsiders if self._is_reader(p))
+        glob, base = self._records_glob()
+        question = Question("Reading the records", tuple(outsiders), catalog().names(RECORD_READS), glob, base,
+                            self.chain.aws.account, self.resource_context(),
+                            (Intended(readers, frozenset(RECORD_READS)),), first_witness_only=False)
+        outcome = self.prover.decide(question)
+        outcome.witnesses = [w for w in outcome.witnesses if self._can_decrypt(w.principal)]
+        listed = self._list_customers(policy, catalog().names(RECORD_READS), glob, base)
+        return Proof(question.title, outcome, ASSUMPTIONS, listed)
+
+    def bucket_configuration(self) -> Proof:
+        policy = self._bucket_policy()
+        self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
+        actions = tuple(a for a in catalog().select(service="s3", resource_type="bucket",
+                                                     access_levels=("Write", "Permissions management"))
+                        if a.lower() not in OWNER_ONLY_BUCKET_ACTIONS and a != "s3:CreateBucket")
+        role = self._role_session(policy)
+        bucket_arn = f"arn:aws:s3:::{self.chain.aws.bucket}"
+        question = Question("Changing the bucket's configuration (policy, Object Lock, logging, replication, "
+                            "encryption, ownership, public access block, versioning, lifecycle ...)",
+                            (role, *self._outsiders(policy)), actions, Glob(bucket_arn, literal=True), "",
+                            self.chain.aws.account, self.resource_context())
+        listed = self._list_customers(policy, actions, Glob(bucket_arn, literal=True), "")
+        return Proof(question.title, self.prover.decide(question), ASSUMPTIONS, listed)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _is_reader(self, principal: PrincipalClass) -> bool:
+        for reader in self.chain.aws.readers:
+            if reader.startswith("o-") and principal.context.get("aws:PrincipalOrgID") == reader:
+                return True
+            if reader.isdigit() and principal.account == reader:
+                return True
+            if reader.startswith("arn:") and reader in (principal.arn, principal.context.get("aws:PrincipalArn")):
+                return True
+            if reader.endswith(":root") and principal.account == reader.split(":")[4]:
+                return True
+        return False
+
+    def _can_decrypt(self, principal: PrincipalClass) -> bool:
+        """A read of an SSE-KMS record also needs kms:Decrypt on the bucket key (S3 calls KMS for the caller)."""
+        encryption = self.view.bucket().encryption.require()
+        key = self.view.kms_key() if encryption is not None and encryption.algorithm.startswith("aws:kms") else None
+        if key is None:
+            return True
+        sourced = getattr(self.view, "key_policy_with_grants", self.view.key_policy)()
+        policy = sourced.document if sourced else None
+        judge = self._judge_for(principal, policy)
+        cls = PrincipalClass(principal.label, principal.arn, principal.account, principal.context, judge,
+                             (*([policy] if policy else []), *(p for level in self.rcps for p in level)),
+                             absent_keys=principal.absent_keys)
+        question = Question("decrypt", (cls,), ("kms:Decrypt",), Glob(key.arn, literal=True), "",
+                            self.chain.aws.account, self.resource_context())
+        return bool(self.prover.decide(question).witnesses)
+
+    def _judge_for(self, principal: PrincipalClass, policy: PolicyDocument | None) -> Judge:
+        iam = principal.account is not None
+        identity = (self.allow_all,) if iam else ()
+        rcps = self.rcps
+        return lambda request: evaluate(request, identity_policies=identity, resource_policy=policy, rcps=rcps)
+
+    def _list_customers(self, policy: PolicyDocument | None, actions: Sequence[str], glob: Glob,
+                        base: str) -> tuple[str, ...]:
+        customers = self._customers(policy)
+        question = Question("listing", tuple(customers), tuple(actions), glob, base, self.chain.aws.account,
+                            self.resource_context(), first_witness_only=False)
+        outcome = self.prover.decide(question)
+        return tuple(f"{w.principal.label}: {w.request.action}" for w in outcome.witnesses)
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+JudgeFactory = Callable[[Caller], Judge]
+
+
+@dataclass(frozen=True)
+class IntendedCase:
+    """One class of intended export: an object key, a vendor address and session-tag values."""
+
+    key: str
+    ip: str
+    tags: dict[str, str]
+
+
+def intended_cases(view: ChainView, policies: Sequence[PolicyDocument], default_ip: str) -> tuple[list[IntendedCase],
+                                                                                                 int]:
+    """Every class of intended export the policies can tell apart: object keys under the prefix (by the
+    policies' Resource patterns), vendor addresses (by their CIDR boundaries, within the declared ranges) and
+    session-tag values (by the values their tag conditions name). Returns the cases and the class count."""
+    import ipaddress
+    import itertools
+
+    from compliance.proof.strings import classes as string_classes
+    from compliance.proof.values import key_classes
+
+    chain = view.chain
+    base = f"arn:aws:s3:::{chain.aws.bucket}/{chain.aws.prefix}"
+    globs = [Glob(p, arn=True) for policy in policies for s in policy.statements
+             for p in (s.resources or s.not_resources or ()) if "${" not in p]
+    keys = [arn[len(f"arn:aws:s3:::{chain.aws.bucket}/"):] for arn in
+            string_classes(globs, required=[(Glob(base + "?*", arn=True), True)], prefix=base).values()]
+    conditions: dict[str, list[CompiledCondition]] = {}
+    for policy in policies:
+        for statement in policy.statements:
+            for condition in statement.compiled_conditions:
+                conditions.setdefault(condition.key_lower, []).append(condition)
+    nets = [ipaddress.ip_network(c, strict=False) for c in chain.vendor.source_ips]
+    candidates = [v for v in key_classes("aws:sourceip", conditions.get("aws:sourceip", [])).values
+                  if isinstance(v, str)]
+    for net in nets:
+        candidates += [str(net[0]), str(net[-1])]
+    ips = [ip for ip in dict.fromkeys(candidates)
+           if not nets or any(ipaddress.ip_address(ip) in n for n in nets if n.version == ipaddress.ip_address(
+               ip).version)] if nets else [default_ip]
+    tag_values: list[list[tuple[str, str]]] = []
+    for tag in chain.vendor.session_tags:
+        related = [*conditions.get(f"aws:principaltag/{tag}".lower(), []),
+                   *conditions.get(f"aws:requesttag/{tag}".lower(), [])]
+        values = [v for v in key_classes(f"aws:principaltag/{tag}".lower(), related, allow_absent=False).values
+                  if isinstance(v, str) and v != "x-unparsable" and 0 < len(v) <= 256]
+        tag_values.append([(tag, v) for v in dict.fromkeys([chain.vendor.session_tags[tag], *values])])
+    cases = [IntendedCase(k, ip, dict(tags)) for k, ip, tags in
+             itertools.product(keys, ips, itertools.product(*tag_values) if tag_values else [()])]
+    return cases, len(cases)
