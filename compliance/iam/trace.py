@@ -126,6 +126,8 @@ def source_noun(policy: PolicyDocument, resource: str, level: int | None) -> str
     """How a sentence names a policy: ``bucket policy``, ``identity policy 'X'``, ``SCP 'Y' (level 1)``."""
     kind = policy.kind
     if kind is PolicyKind.RESOURCE:
+        if ":accesspoint/" in resource:
+            return policy.name  # the access point's policy, named by compliance.chain.view
         parts = resource.split(":", 3)
         return "bucket policy" if len(parts) > 2 and parts[2] == "s3" else "resource-based policy"
     if kind is PolicyKind.TRUST:

@@ -136,14 +136,43 @@ class Provisioner:
                 self.bucket(account, bucket)
             for bucket in body.get("buckets", []):
                 self.bucket_late(account, bucket)
+                for point in bucket.get("access_points", []):
+                    self.access_point(account, bucket, point)
+            for mrap in body.get("multi_region_access_points", []):
+                self.multi_region_access_point(account, mrap)
         if "organization" in aws:
             self.organization(aws["organization"])
+        for account, body in accounts.items():
+            for key in body.get("kms_keys", []):
+                self.kms_key_state(account, key)
 
     def kms_key(self, account: str, key: Mapping[str, Any]) -> None:
         kms = self.client("kms", account)
         meta = kms.create_key(Policy=self.doc(key["policy"]), Description=key.get("description", ""))["KeyMetadata"]
         kms.create_alias(AliasName=f"alias/{key['alias']}", TargetKeyId=meta["KeyId"])
         self.t.kms_arns[key["alias"]] = meta["Arn"]
+        for grant in substitute(key.get("grants", []), self.t.resolve):
+            kwargs: dict[str, Any] = {"KeyId": meta["KeyId"], "GranteePrincipal": grant["grantee"],
+                                      "Operations": grant["operations"]}
+            if grant.get("name"):
+                kwargs["Name"] = grant["name"]
+            if grant.get("retiring_principal"):
+                kwargs["RetiringPrincipal"] = grant["retiring_principal"]
+            if grant.get("constraints"):
+                kwargs["Constraints"] = grant["constraints"]
+            kms.create_grant(**kwargs)
+
+    def kms_key_state(self, account: str, key: Mapping[str, Any]) -> None:
+        """Disable the key or schedule its deletion last: the buckets' objects are written with it first."""
+        state = key.get("state", "Enabled")
+        if state == "Enabled":
+            return
+        kms = self.client("kms", account)
+        key_id = self.t.kms_arns[key["alias"]].rsplit("/", 1)[-1]
+        if state == "Disabled":
+            kms.disable_key(KeyId=key_id)
+        elif state == "PendingDeletion":
+            kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=int(key.get("deletion_window_days", 30)))
 
     def role(self, account: str, role: Mapping[str, Any]) -> None:
         iam = self.client("iam", account)
@@ -209,6 +238,25 @@ class Provisioner:
             s3.put_bucket_logging(Bucket=b["name"], BucketLoggingStatus={"LoggingEnabled": {
                 "TargetBucket": b["logging"]["target_bucket"], "TargetPrefix": b["logging"].get("target_prefix", "")}})
 
+    def access_point(self, account: str, bucket: Mapping[str, Any], point: Mapping[str, Any]) -> None:
+        s3control = self.client("s3control", account, bucket.get("region", "us-east-1"))
+        kwargs: dict[str, Any] = {"AccountId": account, "Name": point["name"], "Bucket": bucket["name"]}
+        if point.get("vpc_id"):
+            kwargs["VpcConfiguration"] = {"VpcId": point["vpc_id"]}
+        s3control.create_access_point(**kwargs)
+        if point.get("policy") is not None:
+            s3control.put_access_point_policy(AccountId=account, Name=point["name"], Policy=self.doc(point["policy"]))
+
+    def multi_region_access_point(self, account: str, mrap: Mapping[str, Any]) -> None:
+        """Multi-Region Access Point requests go to the us-west-2 control plane (S3 User Guide)."""
+        s3control = self.client("s3control", account, "us-west-2")
+        s3control.create_multi_region_access_point(AccountId=account, ClientToken=f"create-{mrap['name']}", Details={
+            "Name": mrap["name"], "Regions": [{"Bucket": b} for b in mrap["buckets"]]})
+        if mrap.get("policy") is not None:
+            s3control.put_multi_region_access_point_policy(
+                AccountId=account, ClientToken=f"policy-{mrap['name']}",
+                Details={"Name": mrap["name"], "Policy": self.doc(mrap["policy"])})
+
     def organization(self, org: Mapping[str, Any]) -> None:
         mgmt = org["management_account"]
         self.t.management_account = mgmt
@@ -223,10 +271,21 @@ class Provisioner:
             policy_ids[name] = created["Policy"]["PolicySummary"]["Id"]
         for name in org.get("root_scps", []):
             client.attach_policy(PolicyId=policy_ids[name], TargetId=root)
+        rcp_ids: dict[str, str] = {}
+        if org.get("rcps"):
+            client.enable_policy_type(RootId=root, PolicyType="RESOURCE_CONTROL_POLICY")
+        for name, content in org.get("rcps", {}).items():
+            created = client.create_policy(Name=name, Description=name, Type="RESOURCE_CONTROL_POLICY",
+                                           Content=content if isinstance(content, str) else self.doc(content))
+            rcp_ids[name] = created["Policy"]["PolicySummary"]["Id"]
+        for name in org.get("root_rcps", []):
+            client.attach_policy(PolicyId=rcp_ids[name], TargetId=root)
         for ou in org.get("ous", []):
             ou_id = client.create_organizational_unit(ParentId=root, Name=ou["name"])["OrganizationalUnit"]["Id"]
             for name in ou.get("scps", []):
                 client.attach_policy(PolicyId=policy_ids[name], TargetId=ou_id)
+            for name in ou.get("rcps", []):
+                client.attach_policy(PolicyId=rcp_ids[name], TargetId=ou_id)
             for account in ou.get("accounts", []):
                 with mock.patch("moto.organizations.utils.make_random_account_id", return_value=account):
                     client.create_account(AccountName=f"account-{account}", Email=f"aws+{account}@example.com")

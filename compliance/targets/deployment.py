@@ -19,11 +19,15 @@ from compliance.errors import ConfigError
 
 PLACEHOLDER = re.compile(r"\{\{(env|kms):([A-Za-z0-9_./-]+)\}\}")
 
-_ACCOUNT_KEYS = {"description", "roles", "buckets", "kms_keys", "public_access_block"}
+_ACCOUNT_KEYS = {"description", "roles", "buckets", "kms_keys", "public_access_block", "multi_region_access_points"}
 _ROLE_KEYS = {"name", "path", "trust_policy", "inline_policies", "managed_policies", "permissions_boundary",
               "tags", "max_session_duration", "description"}
 _BUCKET_KEYS = {"name", "region", "policy", "public_access_block", "ownership", "encryption", "versioning",
-                "object_lock", "logging", "objects", "replication", "description"}
+                "object_lock", "logging", "objects", "replication", "description", "access_points"}
+_ACCESS_POINT_KEYS = {"name", "policy", "vpc_id", "description"}
+_MRAP_KEYS = {"name", "buckets", "policy", "description"}
+_ORGANIZATION_KEYS = {"management_account", "ous", "scps", "root_scps", "rcps", "root_rcps", "description"}
+_OU_KEYS = {"name", "accounts", "scps", "rcps", "description"}
 _TOP_KEYS = {"description", "aws", "azure"}
 _AWS_KEYS = {"accounts", "organization"}
 _AZURE_KEYS = {"container", "public_access", "sas", "blobs", "stored_access_policies", "description"}
@@ -57,6 +61,41 @@ def _check_keys(source: str, where: str, table: Any, allowed: set[str]) -> None:
                               f"use one of: {', '.join(sorted(allowed))}")
 
 
+_KMS_KEY_KEYS = {"alias", "description", "policy", "state", "deletion_window_days", "grants"}
+_GRANT_KEYS = {"name", "grantee", "operations", "retiring_principal", "constraints", "description"}
+_GRANT_CONSTRAINTS = {"EncryptionContextEquals", "EncryptionContextSubset"}
+KMS_PROVISIONED_STATES = ("Enabled", "Disabled", "PendingDeletion")
+"""Key states a deployment can ask for: DisableKey, ScheduleKeyDeletion (moto supports both)."""
+
+
+def _validate_kms_key(source: str, where: str, key: Any) -> None:
+    _check_keys(source, where, key, _KMS_KEY_KEYS)
+    for required in ("alias", "policy"):
+        if required not in key:
+            raise ConfigError(source, f"{where}.{required}", "missing required key", f"add `{required}` to the key")
+    state = key.get("state", "Enabled")
+    if state not in KMS_PROVISIONED_STATES:
+        raise ConfigError(source, f"{where}.state", f"unsupported key state {state!r}",
+                          f"use one of: {', '.join(KMS_PROVISIONED_STATES)}")
+    window = key.get("deletion_window_days", 30)
+    if not isinstance(window, int) or isinstance(window, bool) or not 7 <= window <= 30:
+        raise ConfigError(source, f"{where}.deletion_window_days", "must be a whole number of days from 7 to 30",
+                          "use the PendingWindowInDays ScheduleKeyDeletion accepts (7-30)")
+    grants = key.get("grants", [])
+    if not isinstance(grants, list):
+        raise ConfigError(source, f"{where}.grants", "expected a list of grants", 'write `"grants": [{...}]`')
+    for i, grant in enumerate(grants):
+        at = f"{where}.grants[{i}]"
+        _check_keys(source, at, grant, _GRANT_KEYS)
+        if not isinstance(grant.get("grantee"), str) or not grant["grantee"]:
+            raise ConfigError(source, f"{at}.grantee", "missing or not a principal ARN", "name the grantee principal")
+        operations = grant.get("operations")
+        if not isinstance(operations, list) or not operations or not all(isinstance(o, str) for o in operations):
+            raise ConfigError(source, f"{at}.operations", "expected a non-empty list of KMS operations",
+                              'write e.g. `"operations": ["Decrypt", "GenerateDataKey"]`')
+        _check_keys(source, f"{at}.constraints", grant.get("constraints", {}), _GRANT_CONSTRAINTS)
+
+
 def validate(source: str, data: Any) -> Deployment:
     _check_keys(source, "", data, _TOP_KEYS)
     aws = data.get("aws", {})
@@ -76,10 +115,20 @@ def validate(source: str, data: Any) -> Deployment:
                 if required not in role:
                     raise ConfigError(source, f"{where}.roles[{i}].{required}", "missing required key",
                                       f"add `{required}` to the role")
+        for i, key in enumerate(body.get("kms_keys", [])):
+            _validate_kms_key(source, f"{where}.kms_keys[{i}]", key)
         for i, bucket in enumerate(body.get("buckets", [])):
             _check_keys(source, f"{where}.buckets[{i}]", bucket, _BUCKET_KEYS)
             if "name" not in bucket:
                 raise ConfigError(source, f"{where}.buckets[{i}].name", "missing required key", "name the bucket")
+            for j, point in enumerate(bucket.get("access_points", [])):
+                _named(source, f"{where}.buckets[{i}].access_points[{j}]", point, _ACCESS_POINT_KEYS)
+        for i, mrap in enumerate(body.get("multi_region_access_points", [])):
+            _named(source, f"{where}.multi_region_access_points[{i}]", mrap, _MRAP_KEYS)
+            if not mrap.get("buckets"):
+                raise ConfigError(source, f"{where}.multi_region_access_points[{i}].buckets", "missing required key",
+                                  "list the bucket names the Multi-Region Access Point routes to")
+    _validate_organization(source, aws.get("organization"))
     azure = data.get("azure")
     if azure is not None:
         _check_keys(source, "azure", azure, _AZURE_KEYS)
@@ -92,6 +141,32 @@ def validate(source: str, data: Any) -> Deployment:
             raise ConfigError(source, where, f"{{{{kms:{name}}}}} names no kms_keys alias",
                               f"declare a kms_keys entry with \"alias\": \"{name}\" or fix the alias")
     return Deployment(source, data)
+
+
+def _named(source: str, where: str, table: Any, allowed: set[str]) -> None:
+    _check_keys(source, where, table, allowed)
+    if "name" not in table:
+        raise ConfigError(source, f"{where}.name", "missing required key", "add `name`")
+
+
+def _validate_organization(source: str, org: Any) -> None:
+    if org is None:
+        return
+    _check_keys(source, "aws.organization", org, _ORGANIZATION_KEYS)
+    if "management_account" not in org:
+        raise ConfigError(source, "aws.organization.management_account", "missing required key",
+                          "name the management account (12 digits)")
+    for kind in ("scps", "rcps"):
+        declared = set(org.get(kind, {}))
+        attached = [("aws.organization", n) for n in org.get(f"root_{kind}", [])] + [
+            (f"aws.organization.ous[{i}]", n) for i, ou in enumerate(org.get("ous", []))
+            for n in (ou.get(kind, []) if isinstance(ou, dict) else [])]
+        for where, name in attached:
+            if name not in declared:
+                raise ConfigError(source, f"{where}.{kind if where != 'aws.organization' else 'root_' + kind}",
+                                  f"{name!r} is not declared", f"declare it under aws.organization.{kind}")
+    for i, ou in enumerate(org.get("ous", [])):
+        _named(source, f"aws.organization.ous[{i}]", ou, _OU_KEYS)
 
 
 def placeholders(value: Any, where: str = "") -> list[tuple[str, str, str]]:
