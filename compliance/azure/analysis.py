@@ -47,6 +47,7 @@ class EffectiveSas:
     token: SasToken
     policy_state: PolicyState
     policy: StoredPolicy | None = None
+    unreadable_reason: str | None = None  # why the stored policies could not be read (UNREADABLE)
 
     @property
     def unresolved(self) -> bool:
@@ -106,12 +107,12 @@ class EffectiveSas:
                 "expiry_bound_by_delegation_key": self.key_bounds_expiry}
 
 
-def resolve(token: SasToken, policies: dict[str, StoredPolicy] | None) -> EffectiveSas:
-    """`policies` is the container's stored access policies, or None when they cannot be read."""
+def resolve(token: SasToken, policies: dict[str, StoredPolicy] | None, why: str | None = None) -> EffectiveSas:
+    """`policies` is the container's stored access policies, or None when they cannot be read (`why`)."""
     if token.policy_id is None:
         return EffectiveSas(token, PolicyState.NONE)
     if policies is None:
-        return EffectiveSas(token, PolicyState.UNREADABLE)
+        return EffectiveSas(token, PolicyState.UNREADABLE, unreadable_reason=why)
     policy = policies.get(token.policy_id)
     if policy is None:
         return EffectiveSas(token, PolicyState.MISSING)

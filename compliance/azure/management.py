@@ -1,49 +1,165 @@
-"""Optional management-plane reads (azure-identity + azure-mgmt-storage), read-only.
+"""Management-plane reads (azure-identity + azure-mgmt-storage), read-only, against any Resource Manager.
 
-Used only when the chain config has [azure.management]. The packages are an optional extra and are
-imported lazily. Reads need Reader (Microsoft.Storage/storageAccounts/read,
-.../blobServices/read, .../blobServices/containers/read) on the storage account; every read that
-fails leaves its fact unreadable with the API and error code, so the check reports ERROR.
+Used when the chain config has [azure.management]. Every request goes through `ReadOnlyGuard`: a
+method other than GET raises `ReadOnlyViolation` before anything is sent, and every request is
+recorded (method and path) for the evidence.
+
+Clouds. `[azure.management] endpoint` is the Resource Manager base URL; the token audience is that
+URL + "/.default" (Resource Manager rejects a token for another cloud with 401
+InvalidAuthenticationTokenAudience). The sign-in authority is azure-identity's standard
+`AZURE_AUTHORITY_HOST` when set, otherwise the authority of the endpoint's cloud
+("Azure China 21Vianet" / "Azure Government developer guide"):
+
+    Azure public      https://management.azure.com         login.microsoftonline.com
+    Azure China       https://management.chinacloudapi.cn  login.chinacloudapi.cn
+    Azure Government  https://management.usgovcloudapi.net login.microsoftonline.us
+
+An authority outside those three (Azure Stack Hub, a test endpoint) is used as given:
+`disable_instance_discovery` is set, since MSAL would otherwise ask login.microsoftonline.com to
+validate it.
+
+What is read, at api-version 2025-06-01 (the version azure-mgmt-storage 24.0.1 sends; Azure's REST
+API examples for it are replayed by tests/azure/test_management_replay.py):
+
+    GET .../storageAccounts/{a}                                          Storage Accounts - Get Properties
+    GET .../storageAccounts/{a}/blobServices/default                     Blob Services - Get Service Properties
+    GET .../blobServices/default/containers/{c}                          Blob Containers - Get
+    GET .../containers/{c}/immutabilityPolicies/default                  Blob Containers - Get Immutability Policy
+                                                                         (only when the container has one)
+    GET https://{a}.blob.../{c}?restype=container&comp=acl (data plane)  Get Container ACL: stored access
+                                                                         policies, Microsoft Entra authorized
+
+Needed: Reader on the storage account (Microsoft.Storage/storageAccounts/read,
+.../blobServices/read, .../blobServices/containers/read) and, for stored access policies,
+Microsoft.Storage/storageAccounts/blobServices/containers/getAcl/action on the container (a custom
+role with that one action; Get Container ACL accepts Microsoft Entra authorization since August 2025).
+A read that fails leaves its fact unreadable with the API and error code, so the check reports ERROR.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from compliance.azure.analysis import StoredPolicy
 from compliance.azure.posture import Fact, Immutability, Posture, public_level
 from compliance.config import AzureManagement
-from compliance.errors import TargetError
+from compliance.errors import ReadOnlyViolation, TargetError
 
-INSTALL = "pip install 'export-chain-compliance[azure-mgmt]'  (azure-identity and azure-mgmt-storage)"
+API_VERSION = "2025-06-01"
+INSTALL = "pip install 'export-chain-compliance'  (azure-identity and azure-mgmt-storage are dependencies)"
 PERMISSIONS = (
     "Microsoft.Storage/storageAccounts/read",
     "Microsoft.Storage/storageAccounts/blobServices/read",
     "Microsoft.Storage/storageAccounts/blobServices/containers/read",
 )
+ACL_PERMISSION = "Microsoft.Storage/storageAccounts/blobServices/containers/getAcl/action"
+CLOUD_AUTHORITIES = {
+    "management.azure.com": "login.microsoftonline.com",
+    "management.chinacloudapi.cn": "login.chinacloudapi.cn",
+    "management.usgovcloudapi.net": "login.microsoftonline.us",
+}
+KNOWN_AUTHORITIES = frozenset(CLOUD_AUTHORITIES.values())
 
 
 class ManagementUnavailable(TargetError):
-    """The optional azure-mgmt extra is not installed."""
+    """The management SDK is not installed, or the credential cannot be built."""
 
 
-def _client(subscription_id: str) -> Any:
-    try:
-        from azure.identity import DefaultAzureCredential
-        from azure.mgmt.storage import StorageManagementClient
-    except ImportError:
-        raise ManagementUnavailable(f"[azure.management] is configured but the management SDK is not installed: "
-                                    f"{INSTALL}") from None
-    return StorageManagementClient(DefaultAzureCredential(exclude_interactive_browser_credential=True),
-                                   subscription_id)
+def authority_for(endpoint: str, environ: dict[str, str] | None = None) -> tuple[str, bool]:
+    """(authority host, disable_instance_discovery) for a Resource Manager endpoint."""
+    env = os.environ if environ is None else environ
+    explicit = (env.get("AZURE_AUTHORITY_HOST") or "").strip()
+    if explicit:
+        host = urlsplit(explicit if "://" in explicit else f"https://{explicit}").netloc
+        return explicit.rstrip("/"), host not in KNOWN_AUTHORITIES
+    host = urlsplit(endpoint).netloc
+    return CLOUD_AUTHORITIES.get(host, "login.microsoftonline.com"), False
+
+
+def scope_for(endpoint: str) -> str:
+    return endpoint.rstrip("/") + "/.default"
+
+
+@dataclass
+class CallRecord:
+    """Every management-plane and Entra-authorized request the reader made (method and path)."""
+
+    calls: list[str] = field(default_factory=list)
+
+
+def _guard_policy(record: CallRecord) -> Any:
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class ReadOnlyGuard(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        """Refuses anything but GET before it is sent; records each request."""
+
+        def on_request(self, request: Any) -> None:
+            http = request.http_request
+            parts = urlsplit(http.url)
+            record.calls.append(f"{http.method} {parts.path}")
+            if http.method.upper() != "GET":
+                raise ReadOnlyViolation(f"live Azure mode is read-only: refused {http.method} {parts.path}")
+
+    return ReadOnlyGuard()
+
+
+@dataclass
+class ManagementSession:
+    """One credential and one StorageManagementClient per chain; the data-plane ACL read shares both."""
+
+    config: AzureManagement
+    record: CallRecord = field(default_factory=CallRecord)
+    _credential: Any = None
+    _client: Any = None
+
+    def credential(self) -> Any:
+        if self._credential is None:
+            try:
+                from azure.identity import DefaultAzureCredential
+            except ImportError:
+                raise ManagementUnavailable(f"[azure.management] is configured but azure-identity is not installed: "
+                                            f"{INSTALL}") from None
+            authority, no_discovery = authority_for(self.config.endpoint)
+            self._credential = DefaultAzureCredential(authority=authority, disable_instance_discovery=no_discovery,
+                                                      exclude_interactive_browser_credential=True)
+        return self._credential
+
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                from azure.mgmt.storage import StorageManagementClient
+            except ImportError:
+                raise ManagementUnavailable(f"[azure.management] is configured but azure-mgmt-storage is not "
+                                            f"installed: {INSTALL}") from None
+            self._client = StorageManagementClient(
+                self.credential(), self.config.subscription_id, base_url=self.config.endpoint,
+                credential_scopes=[scope_for(self.config.endpoint)], api_version=API_VERSION,
+                per_call_policies=[_guard_policy(self.record)], retry_total=0)
+        return self._client
+
+
+def error_code(exc: BaseException) -> str:
+    """The service's error code, or the exception type; never the exception text (it may hold a URL)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    code = (headers.get("x-ms-error-code") if hasattr(headers, "get") else None) or getattr(exc, "error_code", None)
+    code = code or getattr(getattr(exc, "error", None), "code", None)
+    status = getattr(exc, "status_code", None)
+    text = str(getattr(code, "value", code)) if code else type(exc).__name__
+    return f"HTTP {status} {text}" if status else text
 
 
 def _read(api: str, call: Callable[[], Any]) -> tuple[Any, str | None]:
     try:
         return call(), None
+    except ReadOnlyViolation:
+        raise
     except Exception as exc:
-        code = getattr(exc, "error_code", None) or getattr(getattr(exc, "error", None), "code", None)
-        return None, f"{api} failed ({code or type(exc).__name__}); the management credential cannot read it"
+        return None, f"unreadable: {api} failed ({error_code(exc)}); the management credential cannot read it"
 
 
 def _text(value: Any) -> str | None:
@@ -53,30 +169,42 @@ def _text(value: Any) -> str | None:
 def _immutability(policy: Any) -> Immutability | None:
     if policy is None:
         return None
-    days = getattr(policy, "immutability_period_since_creation_in_days", None)
-    state = getattr(policy, "state", None)
-    state_text = _text(state)
-    if state_text == "Disabled":
+    state_text = _text(getattr(policy, "state", None))
+    if state_text is None or state_text == "Disabled":
         return None
-    return Immutability(days, state_text, getattr(policy, "allow_protected_append_writes", None))
+    return Immutability(getattr(policy, "immutability_period_since_creation_in_days", None), state_text,
+                        getattr(policy, "allow_protected_append_writes", None))
 
 
-def read_posture(mgmt: AzureManagement, container: str, client: Any | None = None) -> Posture:
-    """Read account, blob service and container settings through Azure Resource Manager."""
-    client = client or _client(mgmt.subscription_id)
+def read_posture(session: ManagementSession, container: str) -> Posture:
+    """Account, blob service, container and immutability policy settings through Resource Manager."""
+    mgmt, client = session.config, session.client()
     rg, name = mgmt.resource_group, mgmt.account_name
-    account, account_err = _read("storageAccounts/read",
+    account, account_err = _read("Storage Accounts - Get Properties",
                                  lambda: client.storage_accounts.get_properties(rg, name))
-    service, service_err = _read("blobServices/read",
+    service, service_err = _read("Blob Services - Get Service Properties",
                                  lambda: client.blob_services.get_service_properties(rg, name))
-    box, box_err = _read("blobServices/containers/read", lambda: client.blob_containers.get(rg, name, container))
-    src_a, src_s, src_c = "ARM storageAccounts", "ARM blobServices", "ARM blobServices/containers"
+    box, box_err = _read("Blob Containers - Get", lambda: client.blob_containers.get(rg, name, container))
+    policy, policy_err = None, None
+    if box is not None and getattr(box, "has_immutability_policy", False):
+        policy, policy_err = _read("Blob Containers - Get Immutability Policy",
+                                   lambda: client.blob_containers.get_immutability_policy(rg, name, container))
+    src_a = f"Resource Manager: storageAccounts/{name}"
+    src_s = f"Resource Manager: storageAccounts/{name}/blobServices/default"
+    src_c = f"Resource Manager: blobServices/default/containers/{container}"
+    src_p = f"{src_c}/immutabilityPolicies/default"
 
     def fact(obj: Any, err: str | None, src: str, getter: Callable[[Any], Any]) -> Fact:
         return Fact.unknown(err) if err else Fact.of(getter(obj), src)
 
-    def retention(policy: Any) -> int | None:
-        return getattr(policy, "days", None) if policy is not None and getattr(policy, "enabled", False) else None
+    def retention(rule: Any) -> int | None:
+        return getattr(rule, "days", None) if rule is not None and getattr(rule, "enabled", False) else None
+
+    def https_only(a: Any) -> Fact:
+        value = getattr(a, "enable_https_traffic_only", None)
+        if value is None:
+            return Fact.unknown("not stated: Resource Manager's answer has no supportsHttpsTrafficOnly")
+        return Fact.of(bool(value), src_a)
 
     def version_level(c: Any) -> Any:
         enabled = bool(getattr(getattr(c, "immutable_storage_with_versioning", None), "enabled", False))
@@ -91,20 +219,67 @@ def read_posture(mgmt: AzureManagement, container: str, client: Any | None = Non
         tags = tuple(str(getattr(t, "tag", t)) for t in (getattr(legal, "tags", None) or ()))
         return tags or (("(untagged)",) if getattr(c, "has_legal_hold", False) else ())
 
+    if policy_err:
+        immutability = Fact.unknown(policy_err)
+    elif policy is not None:
+        immutability = Fact.of(_immutability(policy), src_p)
+    else:
+        immutability = fact(box, box_err, src_c, lambda c: _immutability(getattr(c, "immutability_policy", None)))
     return Posture(
         public_access=fact(box, box_err, src_c, lambda c: public_level(getattr(c, "public_access", None))),
         account_allows_public=fact(account, account_err, src_a,
                                    lambda a: getattr(a, "allow_blob_public_access", None) is not False),
-        https_only=fact(account, account_err, src_a, lambda a: bool(getattr(a, "enable_https_traffic_only", True))),
+        https_only=Fact.unknown(account_err) if account_err else https_only(account),
         min_tls=fact(account, account_err, src_a, lambda a: _text(getattr(a, "minimum_tls_version", None)) or "TLS1_0"),
         versioning=fact(service, service_err, src_s, lambda s: bool(getattr(s, "is_versioning_enabled", False))),
         blob_soft_delete_days=fact(service, service_err, src_s,
                                    lambda s: retention(getattr(s, "delete_retention_policy", None))),
         container_soft_delete_days=fact(service, service_err, src_s,
                                         lambda s: retention(getattr(s, "container_delete_retention_policy", None))),
-        immutability=fact(box, box_err, src_c, lambda c: _immutability(getattr(c, "immutability_policy", None))),
+        immutability=immutability,
         version_level_worm=fact(box, box_err, src_c, version_level),
         legal_hold=fact(box, box_err, src_c, hold),
-        notes=(f"Read through Azure Resource Manager: subscription {mgmt.subscription_id}, resource group {rg}, "
-               f"account {name}.",),
+        notes=(f"Read through Resource Manager {mgmt.endpoint} (api-version {API_VERSION}): subscription "
+               f"{mgmt.subscription_id}, resource group {rg}, account {name}; requests: "
+               f"{'; '.join(session.record.calls)}.",),
     )
+
+
+def read_stored_policies(session: ManagementSession, account_url: str, container: str,
+                         verify: str | bool = True) -> tuple[dict[str, StoredPolicy] | None, str | None]:
+    """The container's stored access policies via Get Container ACL with the management credential.
+
+    Returns (policies, None), or (None, why) when they cannot be read.
+    https://learn.microsoft.com/rest/api/storageservices/get-container-acl
+    """
+    from azure.storage.blob import ContainerClient
+
+    from compliance.azure.sas import SasFormatError, parse_time
+
+    try:
+        client = ContainerClient(account_url, container, credential=session.credential(), connection_verify=verify,
+                                 retry_total=0, per_call_policies=[_guard_policy(session.record)])
+        acl = client.get_container_access_policy()
+    except ReadOnlyViolation:
+        raise
+    except Exception as exc:
+        return None, (f"Get Container ACL with the management credential failed ({error_code(exc)}); it needs "
+                      f"{ACL_PERMISSION} on the container")
+    policies: dict[str, StoredPolicy] = {}
+    try:
+        for ident in acl.get("signed_identifiers", []) or []:
+            access = ident.access_policy
+
+            def when(value: Any, name: str) -> Any:
+                if value in (None, ""):
+                    return None
+                if hasattr(value, "tzinfo"):
+                    return value
+                return parse_time(name, str(value))
+
+            policies[ident.id] = StoredPolicy(ident.id, getattr(access, "permission", None) or None,
+                                              when(getattr(access, "start", None), "policy start"),
+                                              when(getattr(access, "expiry", None), "policy expiry"))
+    except SasFormatError as exc:
+        return None, f"Get Container ACL returned a policy time that cannot be read ({exc})"
+    return policies, None

@@ -7,7 +7,7 @@ turn `unsupported` into NOT SUPPORTED BY TARGET and `unreadable` into ERROR, nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 UNVERIFIABLE = ("not verifiable with a SAS alone — configure a read-only management credential "
@@ -70,7 +70,15 @@ class Posture:
     immutability: Fact = field(default_factory=Fact.unknown)  # Immutability | None
     version_level_worm: Fact = field(default_factory=Fact.unknown)  # Immutability | None (enabled) / False
     legal_hold: Fact = field(default_factory=Fact.unknown)  # tuple[str, ...] of tags (empty: none)
+    anonymous_view: Fact = field(default_factory=lambda: Fact.unknown("not probed"))  # outside view, see outside.py
     notes: tuple[str, ...] = ()
+    requests: tuple[dict[str, Any], ...] = ()  # unauthenticated outside-view requests and their answers
+
+    def filled(self, **facts: Fact) -> Posture:
+        """A copy where each given fact replaces the current one only if the current one is unreadable."""
+        changes: dict[str, Any] = {name: fact for name, fact in facts.items()
+                                   if getattr(self, name).unreadable is not None}
+        return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -83,6 +91,7 @@ class Posture:
                     data["value"] = inner.to_json()
                 out[name] = data
         out["notes"] = list(self.notes)
+        out["outside_view_requests"] = list(self.requests)
         return out
 
 

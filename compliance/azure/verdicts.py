@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from compliance.azure.analysis import EffectiveSas, PolicyState
+from compliance.azure.management import ACL_PERMISSION
 from compliance.azure.posture import Fact
 from compliance.azure.probes import ProbeResult
 from compliance.model import Evidence, EvidenceKind, Finding
@@ -42,11 +43,22 @@ def effective_or_finding(backup: AzureBackup, needs: str | None = None) -> Effec
             f"container {backup.config.container} (revoked or never created), so Azure refuses the SAS.",
             resource=backup.resource, evidence=sas_evidence(effective))
     if effective.policy_state is PolicyState.UNREADABLE:
+        why = effective.unreadable_reason or ("it cannot be read with a SAS and no [azure.management] credential is "
+                                              "configured")
         return Finding.error(
-            f"The SAS takes its {_FIELD_NAMES[needs]} from stored access policy {policy!r}, which cannot be read with "
-            f"a SAS; check it with `az storage container policy show --container-name {backup.config.container} "
-            f"--name {policy}` and record the result.", resource=backup.resource, evidence=sas_evidence(effective))
+            f"The SAS takes its {_FIELD_NAMES[needs]} from stored access policy {policy!r}, which could not be read: "
+            f"{why}. Grant the management identity {ACL_PERMISSION} on the container, or run "
+            f"`{policy_command(backup)}` and record the result.", resource=backup.resource,
+            evidence=sas_evidence(effective))
     return effective
+
+
+def policy_command(backup: AzureBackup) -> str:
+    """The exact command that shows the container's stored access policies (Get Container ACL)."""
+    host = backup.account_url.split("://", 1)[-1].split("/", 1)[0]
+    account = host.split(".", 1)[0]
+    return (f"az storage container policy list --account-name {account} --container-name "
+            f"{backup.config.container} --auth-mode login")
 
 
 _FIELD_NAMES = {"permissions": "permissions", "expiry": "expiry", "start": "start time"}
@@ -69,6 +81,9 @@ def rejection_cause(backup: AzureBackup) -> str:
     if effective.policy_state is PolicyState.MISSING:
         return (f"its stored access policy {effective.token.policy_id!r} no longer exists on the container, so the "
                 f"SAS has been revoked")
+    if effective.conflicts():
+        return (f"it sets {', '.join(effective.conflicts())} both in the token and in its stored access policy, "
+                f"which Azure refuses")
     if effective.token.ip_range:
         return f"the SAS only allows source addresses {effective.token.ip_range}, or its signature does not verify"
     return ("the signature does not verify: the token was altered or truncated, or the account key that signed it "

@@ -7,11 +7,11 @@ NOT SUPPORTED BY TARGET in the embedded default. Anything unreadable is ERROR, n
 
 from __future__ import annotations
 
-from compliance.azure import management
+from compliance.azure import management, outside
 from compliance.azure.posture import UNVERIFIABLE, Immutability, Posture
 from compliance.azure.verdicts import fact_finding, not_configured, probe_evidence
 from compliance.config import Chain
-from compliance.model import Evidence, EvidenceKind, Finding, Provider, Severity
+from compliance.model import Evidence, EvidenceKind, Finding, Provider, Severity, Status
 from compliance.registry import check
 from compliance.targets.azure_backup import AzureBackup, Unavailable
 
@@ -62,18 +62,41 @@ def test_azure_container_not_public(chain: Chain, azure_backup: AzureBackup | No
     if not isinstance(anon_read, Unavailable) and anon_read.succeeded:
         return Finding.failed(f"Anyone can read blobs in container {container}: an anonymous read of the canary "
                               f"returned {anon_read.outcome}.", resource=resource, evidence=evidence)
-    fact = posture.public_access
-    if fact.known:
-        if fact.value is not None:
-            return Finding.failed(f"Container {container} allows anonymous '{fact.value}' access ({fact.source}).",
-                                  resource=resource, evidence=evidence)
-        return Finding.passed(f"Container {container} is private ({fact.source}); anonymous list and read were "
-                              f"refused.", resource=resource, evidence=evidence)
-    if not isinstance(anon_list, Unavailable) and not isinstance(anon_read, Unavailable):
-        return Finding.passed(f"Anonymous list ({anon_list.outcome}) and anonymous read of the canary "
-                              f"({anon_read.outcome}) of container {container} were both refused.",
+    verdict = _public_verdict(posture, container, resource, evidence)
+    refused = [p for p in probes if p.status in (401, 403, 404, 409)]
+    if verdict.status is Status.ERROR and len(refused) == 2:
+        return Finding.passed(f"Anonymous list ({refused[0].outcome}) and anonymous read of the existing canary blob "
+                              f"({refused[1].outcome}) of container {container} were both refused.",
                               resource=resource, evidence=evidence)
-    return Finding.error(f"Whether container {container} allows anonymous blob reads is {UNVERIFIABLE}, or run with "
+    return verdict
+
+
+def _public_verdict(posture: Posture, container: str, resource: str, evidence: tuple[Evidence, ...]) -> Finding:
+    """Account setting first (it overrides every container), then the container level, then the outside view."""
+    account, level, view = posture.account_allows_public, posture.public_access, posture.anonymous_view
+    if account.known and account.value is False:
+        return Finding.passed(f"The storage account disallows anonymous access ({account.source}), so Azure refuses "
+                              f"every anonymous request to container {container}.", resource=resource,
+                              evidence=evidence)
+    if level.known:
+        if level.value is None:
+            return Finding.passed(f"Container {container} is private ({level.source}).", resource=resource,
+                                  evidence=evidence)
+        setting = ("the account allows anonymous access" if account.known
+                   else f"the account setting is {account.unreadable or account.unsupported}")
+        return Finding.failed(f"Container {container} allows anonymous '{level.value}' access ({level.source}); "
+                              f"{setting}.", resource=resource, evidence=evidence)
+    if view.known:
+        if view.value == "disallowed":
+            return Finding.passed(f"The storage account disallows anonymous access ({view.source}).",
+                                  resource=resource, evidence=evidence)
+        if view.value is None:
+            return Finding.passed(f"Container {container} is private ({view.source}).", resource=resource,
+                                  evidence=evidence)
+        return Finding.failed(f"Anyone can read blobs in container {container} (anonymous '{view.value}' access; "
+                              f"{view.source}).", resource=resource, evidence=evidence)
+    why = view.unreadable if view.unreadable and view.unreadable != "not probed" else UNVERIFIABLE
+    return Finding.error(f"Whether container {container} allows anonymous blob reads is {why}, or run with "
                          f"--azure-write-probe so the canary can be read anonymously.", resource=resource,
                          evidence=evidence)
 
@@ -138,6 +161,11 @@ def test_azure_account_min_tls_12(chain: Chain, azure_backup: AzureBackup | None
     if str(fact.value) in ("TLS1_2", "TLS1_3"):
         return Finding.passed(f"The storage account requires {fact.value} or later ({fact.source}).",
                               resource=azure_backup.resource, evidence=_evidence(posture))
+    if fact.value == outside.HANDSHAKE_REFUSED:
+        return Finding.passed(f"The endpoint refused TLS 1.0 and TLS 1.1 before any HTTP answer ({fact.source}), so "
+                              f"records cannot travel over them. This does not show the account's minimumTlsVersion: "
+                              f"since 3 February 2026 Azure Storage refuses TLS 1.0/1.1 on every account; "
+                              f"{outside.SETTLE_MGMT}.", resource=azure_backup.resource, evidence=_evidence(posture))
     return Finding.failed(f"The storage account accepts {fact.value}, older than TLS 1.2 ({fact.source}).",
                           resource=azure_backup.resource, evidence=_evidence(posture))
 

@@ -8,13 +8,14 @@ requests.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, replace
 from typing import Any
 
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
-from compliance.azure import management
+from compliance.azure import management, outside
 from compliance.azure.analysis import EffectiveSas, PolicyState, resolve
 from compliance.azure.posture import Posture, emulator_posture, from_container_properties
 from compliance.azure.probes import CLIENT_OPTIONS, ProbeResult, SasProber
@@ -41,6 +42,8 @@ class AzureBackup:
         self.account_url = emulator.account_url if emulator is not None else config.account_url.rstrip("/")
         self.verify = emulator.verify if emulator is not None else verify
         self.write_probe_allowed = write_probe_allowed or self.emulated
+        self.management = (management.ManagementSession(config.management)
+                           if config.management is not None and emulator is None else None)
         self._memo: dict[str, Any] = {}
 
     def __repr__(self) -> str:  # never show anything token-like
@@ -82,10 +85,16 @@ class AzureBackup:
             token = self.sas()
             if isinstance(token, Unavailable):
                 return token
-            policies = None
+            policies, why = None, None
             if token.policy_id is not None and self.emulator is not None:
                 policies = self.emulator.stored_policies(self.config.container)
-            return resolve(token, policies)
+            elif token.policy_id is not None and self.management is not None:
+                try:
+                    policies, why = management.read_stored_policies(self.management, self.account_url,
+                                                                    self.config.container, self.verify)
+                except management.ManagementUnavailable as exc:
+                    why = str(exc)
+            return resolve(token, policies, why)
 
         result: EffectiveSas | Unavailable = self._once("effective", make)
         return result
@@ -140,18 +149,37 @@ class AzureBackup:
             except AzureError as exc:
                 return Unavailable(f"Azurite container properties could not be read ({type(exc).__name__}).")
             return emulator_posture(props)
-        if self.config.management is not None:
+        if self.management is not None:
             try:
-                return management.read_posture(self.config.management, self.config.container)
-            except ComplianceError as exc:
+                posture = management.read_posture(self.management, self.config.container)
+            except ComplianceError as exc:  # the SDK is missing, or a non-GET request was refused
                 return Unavailable(str(exc))
-        try:
-            client = ContainerClient(self.account_url, self.config.container, credential=self.token(),
-                                     connection_verify=self.verify, **CLIENT_OPTIONS)
-            props = client.get_container_properties()
-        except (AzureError, ValueError):
-            return Posture()  # a write-only SAS cannot read container properties: everything unverifiable
-        return from_container_properties(props, "container properties read with the SAS")
+        else:
+            try:
+                client = ContainerClient(self.account_url, self.config.container, credential=self.token(),
+                                         connection_verify=self.verify, **CLIENT_OPTIONS)
+                posture = from_container_properties(client.get_container_properties(),
+                                                    "container properties read with the SAS")
+            except (AzureError, ValueError):
+                posture = Posture()  # a write-only SAS cannot read container properties
+        return self._outside_view(posture)
+
+    def _outside_view(self, posture: Posture) -> Posture:
+        """Fill what the credentials could not read from unauthenticated requests (compliance.azure.outside)."""
+        prober = outside.OutsideProber(self.account_url, self.config.container, self.verify)
+        answers: list[outside.OutsideAnswer] = []
+        listing, read = prober.anonymous_list(), prober.anonymous_read_absent()
+        answers += [listing, read]
+        posture = replace(posture, anonymous_view=outside.anonymous_access(listing, read))
+        if posture.https_only.unreadable is not None:
+            plain = prober.plain_http()
+            answers.append(plain)
+            posture = posture.filled(https_only=outside.secure_transfer(plain))
+        if posture.min_tls.unreadable is not None:
+            legacy = [prober.legacy_tls(ssl.TLSVersion.TLSv1), prober.legacy_tls(ssl.TLSVersion.TLSv1_1)]
+            answers += legacy
+            posture = posture.filled(min_tls=outside.minimum_tls(legacy))
+        return replace(posture, requests=tuple(a.to_json() for a in answers))
 
     @property
     def policy_unreadable(self) -> bool:
