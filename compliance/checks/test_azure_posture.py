@@ -201,12 +201,16 @@ def test_azure_blob_versioning_and_soft_delete(chain: Chain, azure_backup: Azure
     if not posture.blob_soft_delete_days.value:
         missing.append("blob soft delete is off")
     container = posture.container_soft_delete_days
-    extra = f"; container soft delete: {container.value or 'off'} days" if container.known else ""
+    extra = ""
+    if container.known:
+        extra = f"; container soft delete: {f'{container.value} days' if container.value else 'off'}"
+    source = f" ({posture.versioning.source})"
     if missing:
         return Finding.failed(f"{' and '.join(missing).capitalize()}, so an overwritten or deleted backup cannot be "
-                              f"recovered{extra}.", resource=azure_backup.resource, evidence=_evidence(posture))
+                              f"recovered{extra}{source}.", resource=azure_backup.resource,
+                              evidence=_evidence(posture))
     return Finding.passed(f"Blob versioning is on and deleted blobs are kept {posture.blob_soft_delete_days.value} "
-                          f"days{extra}.", resource=azure_backup.resource, evidence=_evidence(posture))
+                          f"days{extra}{source}.", resource=azure_backup.resource, evidence=_evidence(posture))
 
 
 def _worm_verdict(policy: Immutability, kind: str, need: int) -> tuple[bool, str]:
@@ -248,18 +252,20 @@ def test_azure_container_immutable_retention(chain: Chain, azure_backup: AzureBa
     reasons = []
     if isinstance(posture.immutability.value, Immutability):
         ok, why = _worm_verdict(posture.immutability.value, "container", need)
+        why = f"{why} ({posture.immutability.source})"
         if ok:
             return Finding.passed(f"{why[0].upper()}{why[1:]}.", resource=azure_backup.resource, evidence=evidence)
         reasons.append(why)
     version = posture.version_level_worm
     if version.known and isinstance(version.value, Immutability):
         ok, why = _worm_verdict(version.value, "version-level", need)
+        why = f"{why} ({version.source})"
         if ok:
             return Finding.passed(f"{why[0].upper()}{why[1:]}.", resource=azure_backup.resource, evidence=evidence)
         reasons.append(why)
     if not reasons:
-        reasons.append("the container has no time-based immutability policy, so a backup can be overwritten with the "
-                       "SAS's 'w' right or deleted by an account admin")
+        reasons.append(f"the container has no time-based immutability policy, so a backup can be overwritten with the "
+                       f"SAS's 'w' right or deleted by an account admin ({posture.immutability.source})")
     return Finding.failed(f"{'; '.join(reasons)[0].upper()}{'; '.join(reasons)[1:]}.", resource=azure_backup.resource,
                           evidence=evidence)
 
