@@ -22,6 +22,11 @@ OWNERSHIP = (*BUCKET, "s3:GetBucketOwnershipControls")
 VERSIONING = (*BUCKET, "s3:GetBucketVersioning")
 OBJECT_LOCK = (*BUCKET, "s3:GetBucketObjectLockConfiguration")
 LOGGING = (*BUCKET, "s3:GetBucketLogging")
+# the log target bucket: ListBuckets (is it the account's own), its policy, ownership controls, and its ACL while
+# ACLs are enabled. HeadBucket (s3:ListBucket) is asked only for a target the account does not own, and answers
+# 404 for a missing bucket whatever the caller may do, so it is not required.
+LOG_TARGET = (*LOGGING, "s3:ListAllMyBuckets", "s3:GetBucketPolicy", "s3:GetBucketOwnershipControls",
+              "s3:GetBucketAcl")
 LISTING = (*BUCKET, "s3:ListBucket")
 RCPS = SCPS
 """RCPs are read along the same path with the same calls (Filter=RESOURCE_CONTROL_POLICY)."""

@@ -7,6 +7,7 @@ from compliance.chain.evaluator import ChainEvaluator
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
 from compliance.chain.intended import KMS_ALGORITHMS, declared_write
+from compliance.chain.log_delivery import LOG_DELIVERY_DOC, LOGGING_SERVICE, judge_delivery
 from compliance.chain.requests import (
     evaluation_ips,
     principal_caller,
@@ -279,23 +280,33 @@ def test_aws_bucket_object_lock_compliance_retention(chain_view: ChainView) -> F
 
 
 @check(
-    title="Server access logging records every request to the bucket",
+    title="Server access logging records every request to the bucket and really delivers",
     severity=Severity.MEDIUM,
     provider=Provider.AWS,
-    rationale="""
+    rationale=f"""
         21 CFR 11.10(e) asks for a secure, time-stamped audit trail. S3 server access logs record every write and
-        read of the records with the requester. CloudTrail S3 data events would also serve but are not read by this
-        suite yet, so a bucket relying on them alone is reported here.
+        read of the records with the requester, but only when S3 can deliver them ({LOG_DELIVERY_DOC}): the target
+        bucket must exist and belong to the customer account (else the trail is lost, or kept by someone else), its
+        policy must let logging.s3.amazonaws.com put objects under the target prefix, pinned with aws:SourceArn
+        and/or aws:SourceAccount to this bucket and account (else any account's logs can be written into the audit
+        trail), or, with ACLs enabled, its ACL must grant the Log Delivery group WRITE; and it must not be the audit
+        bucket itself. The delivery is evaluated with the policy engine for the request the logging service makes.
+        CloudTrail S3 data events would also serve but are not read by this suite yet.
     """,
     remediation="""aws s3api put-bucket-logging --bucket BUCKET --bucket-logging-status
-        '{"LoggingEnabled": {"TargetBucket": "LOG_BUCKET", "TargetPrefix": "s3-access/BUCKET/"}}'""",
+        '{"LoggingEnabled": {"TargetBucket": "LOG_BUCKET", "TargetPrefix": "s3-access/BUCKET/"}}' with LOG_BUCKET in the
+        same account and Region, and in LOG_BUCKET's policy: {"Sid": "S3ServerAccessLogsPolicy", "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::LOG_BUCKET/s3-access/BUCKET/*", "Condition": {"ArnLike": {"aws:SourceArn":
+        "arn:aws:s3:::BUCKET"}, "StringEquals": {"aws:SourceAccount": "ACCOUNT"}}}""",
     controls=("21CFR11.10(e)", "EUAnnex11-9"),
-    permissions=perms.LOGGING,
+    permissions=perms.LOG_TARGET,
 )
 def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
     kit = EvidenceKit(chain_view)
+    chain = chain_view.chain
+    bucket = chain.aws.bucket
     logging = chain_view.bucket().logging.require()
-    bucket = chain_view.chain.aws.bucket
     if logging is None or not logging.target_bucket:
         return Finding.failed("Server access logging is off for the bucket, so no audit trail shows who wrote or "
                               "read the records (CloudTrail data events are not verified by this suite).",
@@ -303,5 +314,39 @@ def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
     if logging.target_bucket == bucket:
         return Finding.failed("The bucket logs into itself, which creates endless log objects; use a separate "
                               "log bucket.", resource=bucket)
-    return Finding.passed(f"Server access logs go to s3://{logging.target_bucket}/{logging.target_prefix}.",
-                          resource=bucket, evidence=(kit.note("Logging", logging.to_json(), "s3:GetBucketLogging"),))
+    where = f"s3://{logging.target_bucket}/{logging.target_prefix}"
+    evidence = [kit.note("Logging", logging.to_json(), "s3:GetBucketLogging")]
+    target = chain_view.bucket().log_target.require_present(f"the log target bucket {logging.target_bucket}")
+    if not target.owned.require():
+        if not target.exists.require():
+            return Finding.failed(f"Server access logs go to {where}, but the bucket {logging.target_bucket} does not "
+                                  "exist, so S3 delivers no logs.", resource=bucket, evidence=tuple(evidence))
+        return Finding.failed(
+            f"Server access logs go to {where}, a bucket that exists but is not one of account "
+            f"{chain.aws.account}'s own buckets: the audit trail is held (and can be altered) outside the customer "
+            "account, and S3 delivers logs only into a bucket of the source bucket's account.",
+            resource=bucket, evidence=tuple(evidence))
+    delivery = judge_delivery(target, logging.target_prefix, source_bucket=bucket, account=chain.aws.account)
+    target_policy = target.policy.value
+    evidence += [kit.note("Log target bucket policy", target_policy, "s3:GetBucketPolicy"),
+                 kit.note("Log target ownership and ACL", {"ownership": target.ownership.value,
+                          "acl": [g.to_json() for g in target.acl.value or ()]}, "s3:GetBucketOwnershipControls"),
+                 kit.decision(f"{LOGGING_SERVICE} puts a log object for {bucket}", delivery.intended)]
+    if not delivery.delivers:
+        acl = (" and its ACL grants the Log Delivery group no WRITE" if delivery.acls_enabled
+               else " (ACLs are disabled, so only the policy can grant it)")
+        return Finding.failed(kit.text(
+            f"The log target bucket's policy does not let {LOGGING_SERVICE} put {delivery.intended.request.resource}"
+            f"{acl}: {cause(delivery.intended)}; S3 delivers no access logs."), resource=bucket,
+            evidence=tuple(evidence))
+    if delivery.allowed_by_policy and delivery.foreign_sources_allowed:
+        evidence.append(kit.decision(f"{LOGGING_SERVICE} puts a log object for another account's bucket",
+                                     delivery.foreign))
+        return Finding.failed(
+            f"The log target bucket's policy lets {LOGGING_SERVICE} write for any source bucket: no aws:SourceArn "
+            f"or aws:SourceAccount condition pins it to {bucket} or account {chain.aws.account}, so another "
+            "account's logs can be delivered into the audit trail.", resource=bucket, evidence=tuple(evidence))
+    how = ("its policy lets logging.s3.amazonaws.com write for this bucket only" if delivery.allowed_by_policy
+           else "its ACL grants the Log Delivery group WRITE (ACLs are enabled)")
+    return Finding.passed(f"Server access logs go to {where}, a bucket of the customer account; {how}.",
+                          resource=bucket, evidence=tuple(evidence))

@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from compliance.config import Chain
@@ -207,6 +208,8 @@ class Provisioner:
         if b.get("ownership"):
             s3.put_bucket_ownership_controls(
                 Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": b["ownership"]}]})
+        if b.get("acl"):
+            s3.put_bucket_acl(Bucket=name, ACL=b["acl"])  # a canned ACL, e.g. log-delivery-write
         if b.get("encryption"):
             enc = substitute(b["encryption"], self.t.resolve)
             default: dict[str, Any] = {"SSEAlgorithm": enc["algorithm"]}
@@ -235,8 +238,27 @@ class Provisioner:
             policy = b["policy"]
             s3.put_bucket_policy(Bucket=b["name"], Policy=policy if isinstance(policy, str) else self.doc(policy))
         if b.get("logging"):
-            s3.put_bucket_logging(Bucket=b["name"], BucketLoggingStatus={"LoggingEnabled": {
-                "TargetBucket": b["logging"]["target_bucket"], "TargetPrefix": b["logging"].get("target_prefix", "")}})
+            self.logging(account, s3, b)
+
+    @staticmethod
+    def logging(account: str, s3: Any, b: Mapping[str, Any]) -> None:
+        """Turn server access logging on as declared, also when it could no longer deliver.
+
+        moto refuses PutBucketLogging unless the target exists in the same account and a policy statement or ACL
+        grant for the log delivery service matches by string. A deployment may declare a logging configuration that
+        stopped delivering after it was set (the target bucket deleted, re-created by another account, or its policy
+        changed): that state is written into moto's S3 backend directly, as S3 keeps the configuration it accepted."""
+        target = {"TargetBucket": b["logging"]["target_bucket"], "TargetPrefix": b["logging"].get("target_prefix", "")}
+        try:
+            s3.put_bucket_logging(Bucket=b["name"], BucketLoggingStatus={"LoggingEnabled": target})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("InvalidTargetBucketForLogging",
+                                                                  "CrossLocationLoggingProhibitted",
+                                                                  "CrossLocationLoggingProhibited"):
+                raise
+            from moto.s3.models import s3_backends
+
+            s3_backends[account]["aws"].get_bucket(b["name"]).logging = target
 
     def access_point(self, account: str, bucket: Mapping[str, Any], point: Mapping[str, Any]) -> None:
         s3control = self.client("s3control", account, bucket.get("region", "us-east-1"))

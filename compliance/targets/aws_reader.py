@@ -6,6 +6,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import boto3
@@ -17,12 +18,15 @@ from compliance.errors import ReadOnlyViolation
 from compliance.targets import aws_access_points
 from compliance.targets.snapshot import (
     AccessPointSnapshot,
+    AclGrant,
     ApiCall,
     AwsSnapshot,
     BucketSnapshot,
     Encryption,
+    KmsGrant,
     KmsKey,
     Logging,
+    LogTarget,
     NamedPolicy,
     ObjectListing,
     ObjectLock,
@@ -232,6 +236,7 @@ class AwsReader:
             return Read("s3:GetBucketLocation", failure=located.failure)
         encryption = read("s3:GetBucketEncryption", lambda: _encryption(s3.get_bucket_encryption(Bucket=name)),
                           absent=["ServerSideEncryptionConfigurationNotFoundError"])
+        logging = read("s3:GetBucketLogging", lambda: _logging(s3.get_bucket_logging(Bucket=name)))
         return Read("s3:GetBucketLocation", BucketSnapshot(
             name=name,
             policy=read("s3:GetBucketPolicy", lambda: _json_text(s3.get_bucket_policy(Bucket=name)["Policy"]),
@@ -248,10 +253,46 @@ class AwsReader:
             object_lock=read("s3:GetObjectLockConfiguration", lambda: _object_lock(
                 s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]),
                 absent=["ObjectLockConfigurationNotFoundError"]),
-            logging=read("s3:GetBucketLogging", lambda: _logging(s3.get_bucket_logging(Bucket=name))),
+            logging=logging,
             replication=read("s3:GetBucketReplication", lambda: s3.get_bucket_replication(
                 Bucket=name)["ReplicationConfiguration"], absent=["ReplicationConfigurationNotFoundError"]),
             newest_objects=read("s3:ListObjectsV2", lambda: self._newest(s3, name, chain.aws.prefix)),
+            log_target=self._log_target(s3, logging),
+        ))
+
+    @staticmethod
+    def _log_target(s3: Any, logging: Read[Logging]) -> Read[LogTarget]:
+        """The log target bucket: is it the account's own (ListBuckets), does it exist (HeadBucket, only for a
+        bucket that is not), its policy and ownership controls, and its ACL while ACLs are enabled.
+
+        S3 User Guide, "Enabling Amazon S3 server access logging": the destination bucket must be owned by the
+        same account as the source bucket, and log delivery is granted by the bucket policy (to
+        logging.s3.amazonaws.com) or, with ACLs enabled, by an ACL grant to the Log Delivery group."""
+        if logging.failure is not None:
+            return Read("s3:GetBucketLogging", failure=logging.failure)
+        if logging.value is None or not logging.value.target_bucket:
+            return Read("s3:GetBucketLogging", None, absent_code="LoggingDisabled")
+        target = logging.value.target_bucket
+        owned = read("s3:ListBuckets", lambda: _owns_bucket(s3, target))
+        if owned.failure is not None or not owned.value:
+            exists = read("s3:HeadBucket", lambda: _bucket_exists(s3, target))
+            not_owned: Read[Any] = Read("s3:ListBuckets", None, absent_code="NotOwnedByAccount")
+            return Read("s3:GetBucketLogging", LogTarget(target, owned, exists, not_owned, not_owned, not_owned))
+        ownership: Read[str] = read("s3:GetBucketOwnershipControls", lambda: s3.get_bucket_ownership_controls(
+            Bucket=target)["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+            absent=["OwnershipControlsNotFoundError"])
+        if ownership.value == "BucketOwnerEnforced":
+            acl: Read[tuple[AclGrant, ...]] = Read("s3:GetBucketAcl", None, absent_code="AclsDisabled")
+        else:
+            acl = read("s3:GetBucketAcl", lambda: _acl_grants(s3.get_bucket_acl(Bucket=target)))
+        return Read("s3:GetBucketLogging", LogTarget(
+            bucket=target,
+            owned=owned,
+            exists=Read("s3:ListBuckets", True),
+            policy=read("s3:GetBucketPolicy", lambda: _json_text(s3.get_bucket_policy(Bucket=target)["Policy"]),
+                        absent=["NoSuchBucketPolicy"]),
+            ownership=ownership,
+            acl=acl,
         ))
 
     def _kms_key(self, chain: Chain, encryption: Read[Encryption]) -> Read[KmsKey]:
@@ -266,10 +307,15 @@ class AwsReader:
         region = key_ref.split(":")[3] if key_ref.startswith("arn:") else chain.aws.region
         kms = self._client("kms", region)
 
+        described = read("kms:DescribeKey", lambda: kms.describe_key(KeyId=key_ref)["KeyMetadata"])
+        if described.failure is not None or described.value is None:
+            return Read("kms:GetKeyPolicy", failure=described.failure)
+        meta: dict[str, Any] = described.value
+
         def fetch() -> KmsKey:
-            meta = kms.describe_key(KeyId=key_ref)["KeyMetadata"]
             policy = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
-            return KmsKey(meta["KeyId"], meta["Arn"], _json_text(policy))
+            grants = read("kms:ListGrants", lambda: _grants(kms, meta["KeyId"]))
+            return _kms_key(meta, _json_text(policy), grants)
 
         return read("kms:GetKeyPolicy", fetch)
 
@@ -400,6 +446,77 @@ def _object_lock(c: dict[str, Any]) -> ObjectLock:
     retention = (c.get("Rule") or {}).get("DefaultRetention") or {}
     return ObjectLock(c.get("ObjectLockEnabled") == "Enabled", retention.get("Mode"),
                       retention.get("Days") or None, retention.get("Years") or None)
+
+
+def _kms_key(meta: dict[str, Any], policy: Any, grants: Read[tuple[KmsGrant, ...]]) -> KmsKey:
+    """DescribeKey's KeyMetadata (KMS API Reference, "KeyMetadata"): KeyState, Enabled, DeletionDate, ..."""
+    deletion = meta.get("DeletionDate")
+    return KmsKey(meta["KeyId"], meta["Arn"], policy, key_state=meta.get("KeyState"), enabled=meta.get("Enabled"),
+                  deletion_date=_iso(deletion) if deletion is not None else None,
+                  key_manager=meta.get("KeyManager"), key_spec=meta.get("KeySpec") or meta.get("CustomerMasterKeySpec"),
+                  key_usage=meta.get("KeyUsage"), origin=meta.get("Origin"), grants=grants)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _grants(kms: Any, key_id: str) -> tuple[KmsGrant, ...]:
+    """Every grant on the key (ListGrants, paginated; KMS API Reference, "GrantListEntry")."""
+    found: list[KmsGrant] = []
+    for page in kms.get_paginator("list_grants").paginate(KeyId=key_id):
+        for grant in page.get("Grants", []):
+            constraints = grant.get("Constraints") or {}
+            created = grant.get("CreationDate")
+            found.append(KmsGrant(
+                grant_id=grant["GrantId"], name=grant.get("Name") or "",
+                grantee_principal=grant.get("GranteePrincipal") or "",
+                retiring_principal=grant.get("RetiringPrincipal") or None,
+                operations=tuple(grant.get("Operations") or ()),
+                encryption_context_equals=dict(constraints.get("EncryptionContextEquals") or {}),
+                encryption_context_subset=dict(constraints.get("EncryptionContextSubset") or {}),
+                issuing_account=grant.get("IssuingAccount") or None,
+                creation_date=_iso(created) if created is not None else None))
+    return tuple(found)
+
+
+def _owns_bucket(s3: Any, bucket: str) -> bool:
+    """Is `bucket` one of the calling account's own buckets? ListBuckets lists exactly the buckets the requester's
+    account owns (S3 API Reference, "ListBuckets"); Prefix narrows it, ContinuationToken pages it."""
+    kwargs: dict[str, Any] = {"Prefix": bucket}
+    while True:
+        page = s3.list_buckets(**kwargs)
+        if any(b.get("Name") == bucket for b in page.get("Buckets", [])):
+            return True
+        token = page.get("ContinuationToken")
+        if not token:
+            return False
+        kwargs["ContinuationToken"] = token
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    """HeadBucket answers 404 for a bucket that does not exist, whoever asks; 403 (another account's bucket the
+    caller may not read) and 301 (another region) mean it exists (S3 API Reference, "HeadBucket")."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        if code in ("403", "AccessDenied", "Forbidden", "301", "PermanentRedirect"):
+            return True
+        raise
+    return True
+
+
+def _acl_grants(resp: dict[str, Any]) -> tuple[AclGrant, ...]:
+    out = []
+    for grant in resp.get("Grants", []):
+        grantee = grant.get("Grantee") or {}
+        kind = grantee.get("Type", "")
+        who = grantee.get("URI") or grantee.get("ID") or grantee.get("EmailAddress") or ""
+        out.append(AclGrant(kind, who, grant.get("Permission", "")))
+    return tuple(out)
 
 
 def _logging(resp: dict[str, Any]) -> Logging | None:

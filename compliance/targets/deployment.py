@@ -22,7 +22,7 @@ PLACEHOLDER = re.compile(r"\{\{(env|kms):([A-Za-z0-9_./-]+)\}\}")
 _ACCOUNT_KEYS = {"description", "roles", "buckets", "kms_keys", "public_access_block", "multi_region_access_points"}
 _ROLE_KEYS = {"name", "path", "trust_policy", "inline_policies", "managed_policies", "permissions_boundary",
               "tags", "max_session_duration", "description"}
-_BUCKET_KEYS = {"name", "region", "policy", "public_access_block", "ownership", "encryption", "versioning",
+_BUCKET_KEYS = {"name", "region", "policy", "public_access_block", "ownership", "encryption", "versioning", "acl",
                 "object_lock", "logging", "objects", "replication", "description", "access_points"}
 _ACCESS_POINT_KEYS = {"name", "policy", "vpc_id", "description"}
 _MRAP_KEYS = {"name", "buckets", "policy", "description"}

@@ -184,14 +184,124 @@ class Logging:
         return {"target_bucket": self.target_bucket, "target_prefix": self.target_prefix}
 
 
+LOG_DELIVERY_GROUP = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+
+
+@dataclass(frozen=True, slots=True)
+class AclGrant:
+    """One grant of a bucket ACL: the grantee (canonical id, group URI or email) and the permission."""
+
+    grantee_type: str
+    grantee: str
+    permission: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"grantee_type": self.grantee_type, "grantee": self.grantee, "permission": self.permission}
+
+
+@dataclass(frozen=True, slots=True)
+class LogTarget:
+    """The server access log target bucket, as the customer account sees it.
+
+    `owned`: the bucket is among the account's own buckets (s3:ListBuckets with Prefix, the read-only way to learn
+    a bucket's owner account). `exists`: HeadBucket did not answer 404. Policy, ownership controls and ACL are read
+    only for a bucket the account owns (absent_code NotOwnedByAccount otherwise); the ACL only while ACLs are
+    enabled (absent_code AclsDisabled under BucketOwnerEnforced)."""
+
+    bucket: str
+    owned: Read[bool]
+    exists: Read[bool]
+    policy: Read[Any]
+    ownership: Read[str]
+    acl: Read[tuple[AclGrant, ...]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "owned": self.owned.to_json(), "exists": self.exists.to_json(),
+                "policy": self.policy.to_json(), "ownership": self.ownership.to_json(), "acl": self.acl.to_json()}
+
+
+def _log_target_not_read() -> Read[LogTarget]:
+    return Read("s3:GetBucketLogging", failure=ReadFailure(
+        "s3:GetBucketLogging", "NotRead", "this snapshot was built without reading the log target bucket"))
+
+
+class KeyState(StrEnum):
+    """The states a KMS key can be in (KMS Developer Guide, "Key states of AWS KMS keys",
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html)."""
+
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+    PENDING_IMPORT = "PendingImport"
+    UNAVAILABLE = "Unavailable"
+    CREATING = "Creating"
+    UPDATING = "Updating"
+    PENDING_REPLICA_DELETION = "PendingReplicaDeletion"
+
+
+@dataclass(frozen=True, slots=True)
+class KmsGrant:
+    """One grant on the key, as ListGrants returns it (KMS API Reference, "GrantListEntry").
+
+    `encryption_context_equals` / `encryption_context_subset` are the grant constraints: the grant allows a
+    cryptographic operation only when the request's encryption context equals / includes them."""
+
+    grant_id: str
+    name: str
+    grantee_principal: str
+    retiring_principal: str | None
+    operations: tuple[str, ...]
+    encryption_context_equals: dict[str, str]
+    encryption_context_subset: dict[str, str]
+    issuing_account: str | None
+    creation_date: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"grant_id": self.grant_id, "name": self.name, "grantee_principal": self.grantee_principal,
+                "retiring_principal": self.retiring_principal, "operations": list(self.operations),
+                "constraints": {"EncryptionContextEquals": self.encryption_context_equals,
+                                "EncryptionContextSubset": self.encryption_context_subset},
+                "issuing_account": self.issuing_account, "creation_date": self.creation_date}
+
+
+def _grants_not_read() -> Read[tuple[KmsGrant, ...]]:
+    return Read("kms:ListGrants", failure=ReadFailure("kms:ListGrants", "NotRead",
+                                                      "this snapshot was built without reading the key's grants"))
+
+
 @dataclass(frozen=True, slots=True)
 class KmsKey:
+    """The bucket's KMS key: DescribeKey's metadata, the default key policy and the grants.
+
+    `key_state` is None when DescribeKey returned none (a check needing it then reports ERROR)."""
+
     key_id: str
     arn: str
     policy: Any
+    key_state: str | None = None
+    enabled: bool | None = None
+    deletion_date: str | None = None
+    """ISO 8601, set while the key is PendingDeletion (or PendingReplicaDeletion)."""
+    key_manager: str | None = None
+    """CUSTOMER or AWS (an AWS managed key such as aws/s3)."""
+    key_spec: str | None = None
+    key_usage: str | None = None
+    origin: str | None = None
+    grants: Read[tuple[KmsGrant, ...]] = field(default_factory=_grants_not_read)
+
+    @property
+    def state(self) -> KeyState | None:
+        """The key state as an enum; None when absent or a state this suite does not know."""
+        try:
+            return KeyState(self.key_state) if self.key_state else None
+        except ValueError:
+            return None
 
     def to_json(self) -> dict[str, Any]:
-        return {"key_id": self.key_id, "arn": self.arn, "policy": self.policy}
+        return {"key_id": self.key_id, "arn": self.arn, "policy": self.policy, "key_state": self.key_state,
+                "enabled": self.enabled, "deletion_date": self.deletion_date, "key_manager": self.key_manager,
+                "key_spec": self.key_spec, "key_usage": self.key_usage, "origin": self.origin,
+                "grants": self.grants.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +336,8 @@ class BucketSnapshot:
     logging: Read[Logging]
     replication: Read[Any]
     newest_objects: Read[ObjectListing]
+    log_target: Read[LogTarget] = field(default_factory=_log_target_not_read)
+    """Absent (absent_code LoggingDisabled) when server access logging is off."""
 
     def to_json(self) -> dict[str, Any]:
         return {name: _jsonable(getattr(self, name)) for name in self.__dataclass_fields__}

@@ -146,7 +146,8 @@ def test_api_calls_are_logged_and_all_reads(snapshot: AwsSnapshot) -> None:
     expected = {("sts", "GetCallerIdentity"), ("iam", "GetRole"), ("iam", "ListRolePolicies"),
                 ("iam", "GetRolePolicy"), ("iam", "ListAttachedRolePolicies"), ("s3", "GetBucketLocation"),
                 ("s3", "GetBucketPolicy"), ("s3", "GetPublicAccessBlock"), ("s3", "GetBucketOwnershipControls"),
-                ("s3", "GetBucketEncryption"), ("kms", "DescribeKey"), ("kms", "GetKeyPolicy"),
+                ("s3", "GetBucketEncryption"), ("kms", "DescribeKey"), ("kms", "GetKeyPolicy"), ("kms", "ListGrants"),
+                ("s3", "ListBuckets"),  # the log target bucket: owned by the account?
                 ("s3", "GetBucketVersioning"), ("s3", "GetObjectLockConfiguration"), ("s3", "GetBucketLogging"),
                 ("s3", "GetBucketReplication"), ("s3", "ListObjectsV2"), ("s3control", "GetPublicAccessBlock"),
                 ("organizations", "DescribeOrganization"), ("organizations", "ListParents"),
