@@ -9,8 +9,19 @@ from compliance.chain.gates import first_denied
 from compliance.chain.intended import intended_gates
 from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips, external_id_unavailable
 from compliance.chain.view import ChainView
-from compliance.model import Finding, Provider, Severity
+from compliance.model import Evidence, Finding, Provider, Severity
 from compliance.registry import check
+
+
+def _organization(kit: EvidenceKit, view: ChainView) -> Evidence:
+    """The RCPs applied to every gate on the customer's role, bucket and key, and the organization keys used."""
+    org = view.org_context_or_none()
+    rcps = [{"name": p.name, "origin": p.origin, "document": p.raw} for p in view.rcp_policies()]
+    return kit.note("Organization: RCPs applied to each gate, and the organization context keys", {
+        "rcps": rcps or "none apply (RCPs not enabled, no organization, or the management account)",
+        "organization_context": org.to_json() if org is not None else (
+            "not readable" if view.snapshot.org_context.failure is not None else "the account is in no organization"),
+    }, "organizations:ListPoliciesForTarget")
 
 
 @check(
@@ -21,13 +32,17 @@ from compliance.registry import check
         One IAM edit anywhere silently stops the exports. The walkthrough's "Verify Configuration passes, so role
         assumption works" proves only the first gate. This check evaluates every gate the way AWS does: the trust
         policy for the vendor's AssumeRole (and TagSession), then the session's identity policies within the
-        permissions boundary and every SCP level, then the bucket policy, then the key policy for the data key.
+        permissions boundary and every SCP level, then the bucket policy, then the key policy for the data key. The
+        RCPs along the account's OU path apply to every gate on the customer's role, bucket and key, and the
+        organization keys (aws:PrincipalOrgID, aws:ResourceOrgID and their paths) are in the request context as AWS
+        adds them.
     """,
     remediation="""
         Fix the gate named in the failure; its own check (trust, role, bucket or key) carries the exact policy JSON.
     """,
     controls=("21CFR11.10(a)", "21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-5", "EUAnnex11-4"),
-    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.RCPS, perms.ORG_CONTEXT, perms.BUCKET_POLICY,
+                            perms.KEY),
 )
 def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     chain = chain_view.chain
@@ -41,7 +56,8 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
         if broken is None:
             continue
         step, gate = broken
-        evidence = (kit.chain(gates, assumptions), kit.decision(gate.title, gate.evaluation), *kit.proposals())
+        evidence = (kit.chain(gates, assumptions), kit.decision(gate.title, gate.evaluation),
+                    _organization(kit, chain_view), *kit.proposals())
         assumed = all(g.allowed for g in gates if "sts:AssumeRole" in g.title)
         verify = (" AssumeRole itself is allowed (all that the vendor's 'Verify Configuration' proves), but the "
                   "write path is not." if assumed and step > 1 else "")
@@ -51,4 +67,5 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     gates = intended_gates(chain_view)
     return Finding.passed(f"All {len(gates)} gates allow the export: "
                           + "; ".join(g.evaluation.request.action for g in gates) + ".",
-                          resource=chain.aws.role_arn, evidence=(kit.chain(gates, assumptions), *kit.proposals()))
+                          resource=chain.aws.role_arn,
+                          evidence=(kit.chain(gates, assumptions), _organization(kit, chain_view), *kit.proposals()))

@@ -54,6 +54,7 @@ class MotoAwsTarget:
         self._mock = mock_aws()
         self._started = False
         self.kms_arns: dict[str, str] = {}
+        self.org_ids: dict[str, str] = {}  # "id", "root", "ou/NAME" → the ids moto gave them
         self.management_account: str | None = None
 
     def start(self) -> None:
@@ -96,6 +97,12 @@ class MotoAwsTarget:
                                   f"environment variable {name} is not set",
                                   f"export {name}=<value> or let the moto target generate it")
             return value
+        if kind == "org":
+            try:
+                return self.org_ids[name]
+            except KeyError:
+                raise ConfigError(self.deployment.source, f"{{{{org:{name}}}}}", "no such organization entity",
+                                  "use {{org:id}}, {{org:root}} or {{org:ou/NAME}} of a declared OU") from None
         try:
             return self.kms_arns[name]
         except KeyError:
@@ -124,6 +131,8 @@ class Provisioner:
     def provision(self) -> None:
         aws = self.t.deployment.aws
         accounts: Mapping[str, Any] = aws.get("accounts", {})
+        if "organization" in aws:
+            self.organization_structure(aws["organization"])  # first: policies may name {{org:...}} ids
         for account, body in accounts.items():
             for key in body.get("kms_keys", []):
                 self.kms_key(account, key)
@@ -279,12 +288,28 @@ class Provisioner:
                 AccountId=account, ClientToken=f"policy-{mrap['name']}",
                 Details={"Name": mrap["name"], "Policy": self.doc(mrap["policy"])})
 
-    def organization(self, org: Mapping[str, Any]) -> None:
+    def organization_structure(self, org: Mapping[str, Any]) -> None:
+        """The organization, its OUs and member accounts (policies come last, in `organization`)."""
         mgmt = org["management_account"]
         self.t.management_account = mgmt
         client = self.client("organizations", mgmt)
-        client.create_organization(FeatureSet="ALL")
+        organization = client.create_organization(FeatureSet="ALL")["Organization"]
         root = client.list_roots()["Roots"][0]["Id"]
+        self.t.org_ids.update({"id": organization["Id"], "root": root})
+        for account in org.get("accounts", []):  # members directly under the root
+            with mock.patch("moto.organizations.utils.make_random_account_id", return_value=account):
+                client.create_account(AccountName=f"account-{account}", Email=f"aws+{account}@example.com")
+        for ou in org.get("ous", []):
+            ou_id = client.create_organizational_unit(ParentId=root, Name=ou["name"])["OrganizationalUnit"]["Id"]
+            self.t.org_ids[f"ou/{ou['name']}"] = ou_id
+            for account in ou.get("accounts", []):
+                with mock.patch("moto.organizations.utils.make_random_account_id", return_value=account):
+                    client.create_account(AccountName=f"account-{account}", Email=f"aws+{account}@example.com")
+                client.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou_id)
+
+    def organization(self, org: Mapping[str, Any]) -> None:
+        client = self.client("organizations", org["management_account"])
+        root = self.t.org_ids["root"]
         client.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
         policy_ids: dict[str, str] = {}
         for name, content in org.get("scps", {}).items():
@@ -303,12 +328,8 @@ class Provisioner:
         for name in org.get("root_rcps", []):
             client.attach_policy(PolicyId=rcp_ids[name], TargetId=root)
         for ou in org.get("ous", []):
-            ou_id = client.create_organizational_unit(ParentId=root, Name=ou["name"])["OrganizationalUnit"]["Id"]
+            ou_id = self.t.org_ids[f"ou/{ou['name']}"]
             for name in ou.get("scps", []):
                 client.attach_policy(PolicyId=policy_ids[name], TargetId=ou_id)
             for name in ou.get("rcps", []):
                 client.attach_policy(PolicyId=rcp_ids[name], TargetId=ou_id)
-            for account in ou.get("accounts", []):
-                with mock.patch("moto.organizations.utils.make_random_account_id", return_value=account):
-                    client.create_account(AccountName=f"account-{account}", Email=f"aws+{account}@example.com")
-                client.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou_id)

@@ -1,8 +1,10 @@
 """Deployment files: the AWS and Azure resources the moto/Azurite target provisions.
 
 The format is JSON (see README "Deployment files"). Secrets never appear in it: a string
-`{{env:NAME}}` is replaced by the value of environment variable NAME at provisioning time, and
-`{{kms:ALIAS}}` by the ARN of the KMS key created with that alias.
+`{{env:NAME}}` is replaced by the value of environment variable NAME at provisioning time,
+`{{kms:ALIAS}}` by the ARN of the KMS key created with that alias, and `{{org:id}}`, `{{org:root}}`,
+`{{org:ou/NAME}}` by the ids of the organization, its root and a declared OU (for aws:PrincipalOrgID /
+aws:PrincipalOrgPaths conditions).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from compliance.errors import ConfigError
 
-PLACEHOLDER = re.compile(r"\{\{(env|kms):([A-Za-z0-9_./-]+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(env|kms|org):([A-Za-z0-9_./-]+)\}\}")
 
 _ACCOUNT_KEYS = {"description", "roles", "buckets", "kms_keys", "public_access_block", "multi_region_access_points"}
 _ROLE_KEYS = {"name", "path", "trust_policy", "inline_policies", "managed_policies", "permissions_boundary",
@@ -26,7 +28,8 @@ _BUCKET_KEYS = {"name", "region", "policy", "public_access_block", "ownership", 
                 "object_lock", "logging", "objects", "replication", "description", "access_points"}
 _ACCESS_POINT_KEYS = {"name", "policy", "vpc_id", "description"}
 _MRAP_KEYS = {"name", "buckets", "policy", "description"}
-_ORGANIZATION_KEYS = {"management_account", "ous", "scps", "root_scps", "rcps", "root_rcps", "description"}
+_ORGANIZATION_KEYS = {"management_account", "accounts", "ous", "scps", "root_scps", "rcps", "root_rcps",
+                      "description"}
 _OU_KEYS = {"name", "accounts", "scps", "rcps", "description"}
 _TOP_KEYS = {"description", "aws", "azure"}
 _AWS_KEYS = {"accounts", "organization"}
@@ -136,10 +139,15 @@ def validate(source: str, data: Any) -> Deployment:
             raise ConfigError(source, "azure.container", "missing required key", "name the container")
     aliases = {key.get("alias") for body in accounts.values() if isinstance(body, dict)
                for key in body.get("kms_keys", []) if isinstance(key, dict)}
+    org = aws.get("organization") or {}
+    org_names = {"id", "root", *(f"ou/{ou.get('name')}" for ou in org.get("ous", []) if isinstance(ou, dict))}
     for kind, name, where in placeholders(data):
         if kind == "kms" and name not in aliases:
             raise ConfigError(source, where, f"{{{{kms:{name}}}}} names no kms_keys alias",
                               f"declare a kms_keys entry with \"alias\": \"{name}\" or fix the alias")
+        if kind == "org" and (not org or name not in org_names):
+            raise ConfigError(source, where, f"{{{{org:{name}}}}} names nothing in aws.organization",
+                              "use {{org:id}}, {{org:root}} or {{org:ou/NAME}} of a declared OU")
     return Deployment(source, data)
 
 
