@@ -43,9 +43,10 @@ def ap_arn(name: str) -> str:
     return f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/{name}"
 
 
-DELEGATION = {"Sid": "DelegateToAccountAccessPoints", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*",
-              "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-              "Condition": {"StringEquals": {"s3:DataAccessPointAccount": ACCOUNT}}}
+DELEGATION: dict[str, Any] = {
+    "Sid": "DelegateToAccountAccessPoints", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*",
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+    "Condition": {"StringEquals": {"s3:DataAccessPointAccount": ACCOUNT}}}
 
 
 def ap_policy(name: str, principal: Any, actions: list[str], key: str = "qualio/*") -> dict[str, Any]:
@@ -104,7 +105,8 @@ def test_access_points_are_read_with_policy_and_origin(reference_deployment: dic
     assert set(points) == {"audit-readers", "no-policy"}
     assert points["audit-readers"].arn == ap_arn("audit-readers")
     assert points["audit-readers"].network_origin is NetworkOrigin.INTERNET
-    assert points["audit-readers"].policy.value["Statement"][0]["Sid"] == "audit-readers-grant"
+    policy = points["audit-readers"].policy.value
+    assert policy is not None and policy["Statement"][0]["Sid"] == "audit-readers-grant"
     assert points["no-policy"].policy.absent and points["no-policy"].policy.absent_code == "NoSuchAccessPointPolicy"
     views = {p.name: p for p in view(ref_chain, snapshot).access_points(AccessPointKind.STANDARD)}
     assert views["audit-readers"].policy is not None and views["no-policy"].policy is None
@@ -132,7 +134,7 @@ def test_unreadable_access_point_policy_is_an_error(reference_deployment: dict[s
     data = deployment(reference_deployment, delegation=True, points=[{"name": "audit-readers"}])
     snapshot = provision(deployment_from(data), ref_chain)
     (point,) = snapshot.access_points.value or ()
-    denied = Read("s3control:GetAccessPointPolicy",
+    denied: Read[Any] = Read("s3control:GetAccessPointPolicy",
                   failure=ReadFailure("s3control:GetAccessPointPolicy", "AccessDenied", "test"))
     blind = replace(snapshot, access_points=Read("s3control:ListAccessPoints", (replace(point, policy=denied),)))
     with pytest.raises(ReadError) as info:
