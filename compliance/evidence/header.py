@@ -6,7 +6,9 @@ holds no secret: secret-bearing settings are shown by the name of their environm
 
 from __future__ import annotations
 
+import os
 import platform
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
@@ -68,8 +70,36 @@ def chain_summaries(state: RunState) -> list[dict[str, Any]]:
             summary["azure_account_url"] = chain.azure.account_url
             summary["azure_container"] = chain.azure.container
             summary["azure_sas"] = f"{MARK} (from environment variable {chain.azure.sas_env})"
+        summary["aws_endpoint"] = _aws_endpoint(state)
+        summary["azure_emulator_url"] = _emulator_url(state, chain.id) if chain.azure is not None else None
         out.append(summary)
     return out
+
+
+_LOOPBACK = re.compile(r"^https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?/[^\s]*")
+
+
+def _aws_endpoint(state: RunState) -> str:
+    """Where the AWS reads went, labelled: the emulator, a custom endpoint URL, or AWS itself."""
+    if state.is_emulated:
+        return "moto (emulator, in process): no AWS endpoint was contacted"
+    custom = os.environ.get("AWS_ENDPOINT_URL")
+    if custom:
+        return f"{custom} (emulator or custom endpoint URL from AWS_ENDPOINT_URL, not AWS)"
+    return "AWS (the regional endpoints of the configured region)"
+
+
+def _emulator_url(state: RunState, chain_id: str) -> str | None:
+    """The emulator address the Azure checks actually used (Azurite), when it differs from the configured account."""
+    if not state.is_emulated:
+        return None
+    for record in state.records:
+        resource = str((record.get("finding") or {}).get("resource") or "")
+        if record.get("chain") == chain_id and (match := _LOOPBACK.match(resource)):
+            scheme, _, rest = match.group(0).partition("://")
+            host, *path = rest.split("/")
+            return f"{scheme}://{host}/" + "/".join(p for p in path[:2] if p)
+    return None
 
 
 def identities(state: RunState) -> list[dict[str, Any]]:

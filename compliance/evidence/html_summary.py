@@ -98,9 +98,14 @@ def _chain_rows(chain: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Audit bucket and prefix", f"<code>s3://{esc(chain['bucket'])}/{esc(chain['prefix'])}</code> "
                                     f"in {esc(chain['region'])}"),
     ]
+    if chain.get("aws_endpoint"):
+        rows.append(("AWS reads went to", esc(chain["aws_endpoint"])))
     if chain.get("azure_container"):
-        rows.append(("Azure backup container", f"<code>{esc(chain['azure_account_url'])}/"
-                                               f"{esc(chain['azure_container'])}</code>"))
+        rows.append(("Azure backup container (configured)", f"<code>{esc(chain['azure_account_url'])}/"
+                                                            f"{esc(chain['azure_container'])}</code>"))
+        if chain.get("azure_emulator_url"):
+            rows.append(("Azure emulator URL (not the configured account)",
+                         f"<code>{esc(chain['azure_emulator_url'])}</code> (Azurite, started for this run)"))
         rows.append(("Azure SAS", esc(chain["azure_sas"])))
     else:
         rows.append(("Azure backup", "not configured for this chain"))

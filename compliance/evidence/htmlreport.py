@@ -17,6 +17,7 @@ from compliance.evidence.html_summary import summary_html
 from compliance.state import RunState
 
 _OUTCOMES = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped"}
+NO_LOG = "No log output captured."
 
 
 def _outcome(report: Any) -> str:
@@ -81,6 +82,8 @@ class HtmlReport:
         longrepr = getattr(report, "longrepr", None)
         if getattr(report, "compliance", None) is not None and isinstance(longrepr, tuple) and data:
             data[0] = escape(str(longrepr[2]).removeprefix("Skipped: ")) + "\n"
+        if data == [NO_LOG]:  # pytest-html's filler: no empty log box in the inspector's report
+            data.clear()
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:

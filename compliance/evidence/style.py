@@ -53,5 +53,25 @@ h1#title { font-size: 22px; margin-bottom: 2px; }
 .logwrapper .log { color: #1f2933; }
 .ecc-sev-critical { color: #9b1c1c; font-weight: bold; }
 .ecc-sev-high { color: #b43403; font-weight: bold; }
-@media print { .ecc-pre { max-height: none; } .summary__reload, .controls, .filter { display: none; } }
+/* pytest-html's engineer-only leftovers: its local-time date line, "N tests took", durations, the outcome
+   filters this suite never produces (expected failures, unexpected passes, reruns) */
+h1#title + p, .run-count, .col-duration, #results-table th[data-column-type="duration"] { display: none; }
+.filters input[data-test-result="xfailed"], .filters input[data-test-result="xfailed"] + span,
+.filters input[data-test-result="xpassed"], .filters input[data-test-result="xpassed"] + span,
+.filters input[data-test-result="rerun"], .filters input[data-test-result="rerun"] + span { display: none; }
+.ecc-whatif { background: #fff3c4; border: 3px solid #b44d12; color: #5c2b00; padding: 8px 14px; margin: 8px 0;
+  font-size: 15px; }
+.ecc-whatif ul { margin: 4px 0; font-size: 12px; }
+.ecc-fix { background: #f0f4ff; border-left: 4px solid #4c63b6; padding: 4px 8px; }
+.ecc-sigs td { height: 22px; }
+.ecc-line { display: inline-block; min-width: 160px; border-bottom: 1px solid #1f2933; height: 16px; }
+@media print {
+  .ecc-pre { max-height: none; overflow: visible; }
+  .summary__reload, .controls, .filter, .logexpander, .collapse, #environment-header { display: none; }
+  .extras-row.hidden { display: table-row !important; } /* every check's evidence printed, passes included */
+  #results-table, .ecc-table { table-layout: fixed; width: 100%; }
+  #results-table td, .ecc-table td, .ecc-kv td, .ecc-pre, code { overflow-wrap: anywhere; word-break: break-word; }
+  .ecc-signature-page { break-before: page; }
+  @page { margin: 14mm 10mm; }
+}
 """
