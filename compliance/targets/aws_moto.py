@@ -273,9 +273,6 @@ class Provisioner:
         from moto.s3.models import s3_backends
 
         s3_backends[account]["aws"].get_bucket(b["name"]).logging = target
-            from moto.s3.models import s3_backends
-
-            s3_backends[account]["aws"].get_bucket(b["name"]).logging = target
 
     def access_point(self, account: str, bucket: Mapping[str, Any], point: Mapping[str, Any]) -> None:
         s3control = self.client("s3control", account, bucket.get("region", "us-east-1"))
