@@ -112,3 +112,72 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Run
         return Run(result, evidence / latest.read_text(encoding="utf-8").strip())
 
     return run
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One `pytest compliance/` run in a subprocess, shared by the tests of a module (a PDF takes seconds)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    run_dir: Path
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.run_dir / "evidence.json").read_text(encoding="utf-8"))
+        return data
+
+
+def suite_subprocess(workdir: Path, *args: str, deployment: dict[str, Any] | None = None,
+                     select: str = "aws", env: dict[str, str] | None = None) -> SuiteRun:
+    """Run `python -m pytest compliance/ -k <select>` in a subprocess, writing evidence under workdir."""
+    import os
+    import subprocess
+    import sys
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    evidence = workdir / "evidence"
+    extra = list(args)
+    if deployment is not None:
+        path = workdir / "deployment.json"
+        path.write_text(json.dumps(deployment), encoding="utf-8")
+        extra += ["--deployment", str(path)]
+    environ = {**os.environ, "EXPORT_EXTERNAL_ID": EXTERNAL_ID, **(env or {})}
+    environ.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run([sys.executable, "-m", "pytest", str(COMPLIANCE_DIR), "-p", "no:cacheprovider",
+                           "--evidence-dir", str(evidence), "-k", select, "--fuzz-examples", str(FUZZ_EXAMPLES),
+                           *extra], cwd=workdir, env=environ, capture_output=True, text=True, check=False)
+    latest = evidence / "LATEST"
+    run_dir = evidence / latest.read_text(encoding="utf-8").strip() if latest.is_file() else evidence / "none"
+    return SuiteRun(done.returncode, done.stdout, done.stderr, run_dir)
+
+
+@dataclass(frozen=True)
+class Keys:
+    private: Path
+    public: Path
+
+
+def make_keys(folder: Path, name: str) -> Keys:
+    from compliance.evidence.signing import generate_keypair
+
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = Keys(folder / f"{name}.pem", folder / f"{name}.pub.pem")
+    generate_keypair(keys.private, keys.public)
+    return keys
+
+
+@pytest.fixture(scope="session")
+def qa_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return make_keys(tmp_path_factory.mktemp("keys"), "qa-lead")
+
+
+@pytest.fixture(scope="session")
+def signed_failing_run(tmp_path_factory: pytest.TempPathFactory, qa_keys: Keys) -> SuiteRun:
+    """A failing run (role path changed, no ExternalId condition), signed at execution by the QA lead."""
+    run = suite_subprocess(tmp_path_factory.mktemp("signed-failing"), "--sign-key", str(qa_keys.private),
+                           "--signer", "Dana Smith, QA Lead", "--operator", "Dana Smith",
+                           deployment=failing_deployment())
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    return run

@@ -10,24 +10,24 @@ from pathlib import Path
 import pytest
 
 from compliance.__main__ import main as cli
-from compliance.evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME, run_files, write_manifest
+from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES, manifest_body, run_files, write_manifest
 
-from .conftest import COMPLIANCE_DIR, RunSuite
-
-
-@pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("key") / "audit.key"
-    path.write_bytes(b"a key only the QA lead holds\n")
-    return path
+from .conftest import COMPLIANCE_DIR, Keys, SuiteRun
 
 
 def _sample_run(tmp_path: Path) -> Path:
+    """A small run directory with every file the record needs; its PDF embeds the JSON and the manifest so far."""
+    from weasyprint import HTML, Attachment
+
     run = tmp_path / "20260101T000000Z"
     (run / "sub").mkdir(parents=True)
     (run / "evidence.html").write_text("<html>report</html>", encoding="utf-8")
     (run / "evidence.json").write_text('{"a": 1}', encoding="utf-8")
+    (run / "junit.xml").write_text("<testsuites/>", encoding="utf-8")
     (run / "sub" / "extra.txt").write_bytes(b"\x00\x01binary")
+    attachments = [Attachment(string=(run / "evidence.json").read_bytes(), name="evidence.json"),
+                   Attachment(string=manifest_body(run), name=MANIFEST_NAME)]
+    HTML(string="<p>record</p>").write_pdf(run / "evidence.pdf", pdf_variant="pdf/a-3b", attachments=attachments)
     return run
 
 
@@ -37,21 +37,14 @@ def _flip_one_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_real_run_manifest_covers_every_file_and_verifies(run_suite: RunSuite, capsys: pytest.CaptureFixture[str],
-                                                           key_file: Path) -> None:
-    run = run_suite("--sign-key", str(key_file))
-    manifest = (run.run_dir / MANIFEST_NAME).read_text(encoding="utf-8")
+def test_real_run_manifest_covers_every_file(signed_failing_run: SuiteRun) -> None:
+    run_dir = signed_failing_run.run_dir
+    manifest = (run_dir / MANIFEST_NAME).read_text(encoding="utf-8")
     listed = [line.split("  ", 1)[1] for line in manifest.splitlines()]
-    assert listed == run_files(run.run_dir)
-    assert {"evidence.html", "evidence.json", "junit.xml"} <= set(listed)
+    assert listed == run_files(run_dir) == sorted(REQUIRED_FILES)
     for line in manifest.splitlines():  # sha256sum format, recomputable by anyone
         digest, rel = line.split("  ", 1)
-        assert hashlib.sha256((run.run_dir / rel).read_bytes()).hexdigest() == digest
-    assert (run.run_dir / SIGNATURE_NAME).is_file()
-    assert cli(["verify", str(run.run_dir), "--key", str(key_file)]) == 0
-    out = capsys.readouterr().out
-    assert "OK: the evidence is unaltered" in out and "signature: valid" in out
-    assert "signed (HMAC-SHA256" in run.html
+        assert hashlib.sha256((run_dir / rel).read_bytes()).hexdigest() == digest
 
 
 def test_sha256sum_accepts_the_manifest(tmp_path: Path) -> None:
@@ -91,26 +84,22 @@ def test_verify_reports_added_and_missing_files(tmp_path: Path, capsys: pytest.C
     assert "MISSING: sub/extra.txt" in out and "ADDED: smuggled.html" in out
 
 
-def test_signature_is_checked_with_the_key(tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = _sample_run(tmp_path)
-    write_manifest(run, key_file)
-    assert cli(["verify", str(run), "--key", str(key_file)]) == 0
-    wrong = tmp_path / "wrong.key"
-    wrong.write_bytes(b"another key")
-    assert cli(["verify", str(run), "--key", str(wrong)]) == 1
-    assert "signature: INVALID" in capsys.readouterr().out
-    # Rewriting the manifest to match tampered files does not help without the key.
-    (run / "evidence.json").write_text('{"a": 2}', encoding="utf-8")
-    write_manifest(run)
-    (run / SIGNATURE_NAME).write_text("0" * 64 + "\n", encoding="utf-8")
-    assert cli(["verify", str(run), "--key", str(key_file)]) == 1
-
-
-def test_unsigned_run_with_key_fails(tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unsigned_run_verified_with_a_public_key_fails(tmp_path: Path, qa_keys: Keys,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     run = _sample_run(tmp_path)
     write_manifest(run)
-    assert cli(["verify", str(run), "--key", str(key_file)]) == 1
-    assert "signature: MISSING" in capsys.readouterr().out
+    assert cli(["verify", str(run)]) == 0
+    assert "signatures: none" in capsys.readouterr().out
+    assert cli(["verify", str(run), "--public-key", str(qa_keys.public)]) == 1
+    assert "no valid signature of this record was made with it" in capsys.readouterr().out
+
+
+def test_verify_rejects_a_private_key_given_as_public(tmp_path: Path, qa_keys: Keys,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    run = _sample_run(tmp_path)
+    write_manifest(run)
+    assert cli(["verify", str(run), "--public-key", str(qa_keys.private)]) == 2
+    assert "this is a private key" in capsys.readouterr().err
 
 
 def test_verify_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,5 +130,5 @@ def test_missing_sign_key_is_a_usage_error(pytester: pytest.Pytester) -> None:
                                 "--sign-key", str(pytester.path / "no.key"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
-    assert len(errors) == 1 and "--sign-key" in errors[0] and "no such key file" in errors[0]
+    assert len(errors) == 1 and "--sign-key" in errors[0] and "no such private key file" in errors[0]
     assert not evidence.exists()
