@@ -193,8 +193,10 @@ class ChainQuestions:
                                       absent_keys=caller.absent, group="customer" if customer else caller.kind))
         return out
 
-    def _outsiders(self, resource_policy: PolicyDocument | None,
-                   extra_policies: Sequence[PolicyDocument] = ()) -> list[PrincipalClass]:
+    def _outsiders(self, resource_policy: PolicyDocument | None, extra_policies: Sequence[PolicyDocument] = (),
+                   *, s3: bool = True) -> list[PrincipalClass]:
+        """Callers outside the customer account. Canonical users and anonymous callers exist only for S3: STS and
+        KMS take signed requests from IAM principals, services and (web identity, SAML) identity providers."""
         policies = [*([resource_policy] if resource_policy else []), *extra_policies,
                     *(p for level in self.rcps for p in level)]
         vendor = self.chain.vendor.account
@@ -210,6 +212,8 @@ class ChainQuestions:
 
             callers = [*account_callers(vendor, org=None, org_path=None, exact=[vendor_principal], globs=[],
                                         where=labels[vendor]), *callers]
+        if not s3:
+            callers = [c for c in callers if c.kind not in (Kind.CANONICAL, Kind.ANONYMOUS)]
         return self._classes(callers, resource_policy, customer=False)
 
     def _customers(self, resource_policy: PolicyDocument | None) -> list[PrincipalClass]:
@@ -251,7 +255,7 @@ class ChainQuestions:
         if external_id is None:
             raise ReadError("environment", "MissingExternalId",
                             f"the ExternalId is not available ({self.chain.vendor.external_id_env} is empty)")
-        outsiders = self._outsiders(trust)
+        outsiders = self._outsiders(trust, s3=False)
         principals = (*outsiders, *self._customers(trust))
         vendor_labels = frozenset(p.label for p in principals
                                   if p.context.get("aws:PrincipalArn") == self.chain.vendor.principal
@@ -279,7 +283,7 @@ class ChainQuestions:
         policy = sourced.document if sourced else None
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
         role = self._role_session(policy)
-        outsiders = self._outsiders(policy)
+        outsiders = self._outsiders(policy, s3=False)
         readers = frozenset(p.label for p in outsiders if self._is_reader(p))
         principals = (role, *outsiders)
         intended = [Intended(frozenset({role.label}), frozenset(KEY_DATA)),
@@ -302,9 +306,11 @@ class ChainQuestions:
                             self.chain.aws.account, self.resource_context(),
                             (Intended(readers, frozenset(RECORD_READS)),), first_witness_only=False)
         outcome = self.prover.decide(question)
-        outcome.witnesses = [w for w in outcome.witnesses if self._can_decrypt(w.principal)]
+        notes = [f"{w.principal.label} can {w.request.action} but cannot decrypt with the bucket key: the key "
+                 "policy alone keeps SSE-KMS records closed to it (objects under other keys are not)"
+                 for w in outcome.witnesses if not self._can_decrypt(w.principal)]
         listed = self._list_customers(policy, catalog().names(RECORD_READS), glob, base)
-        return Proof(question.title, outcome, ASSUMPTIONS, listed)
+        return Proof(question.title, outcome, (*ASSUMPTIONS, *notes), listed)
 
     def bucket_configuration(self) -> Proof:
         policy = self._bucket_policy()

@@ -1,0 +1,236 @@
+"""Planted holes behind literal conditions (random values) are found; unsatisfiable, shadowed and intended
+look-alikes are proven safe. Each case runs the proof checks on a mutated copy of the reference snapshot."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chain_helpers import (
+    BUCKET,
+    ROLE,
+    VENDOR,
+    reference_bucket_statements,
+    reference_trust,
+    run_check,
+    secret,
+    view,
+    with_bucket_policy,
+    with_key_policy,
+    with_trust,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance.checks import test_aws_proof as proofs
+from compliance.config import Chain
+from compliance.model import Status
+from compliance.targets.snapshot import AwsSnapshot
+
+RECORDS = f"arn:aws:s3:::{BUCKET}/qualio/*"
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+
+org_ids = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=10, max_size=12).map(lambda s: f"o-{s}")
+names = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=3, max_size=10)
+addresses = st.ip_addresses(v=4).map(str)
+referers = st.text("abcdefghijklmnopqrstuvwxyz.", min_size=4, max_size=16)
+days = st.integers(min_value=30, max_value=3000)
+
+
+def _outsider(action: str, conditions: dict[str, Any]) -> dict[str, Any]:
+    return {"Sid": "Planted", "Effect": "Allow", "Principal": "*", "Action": action, "Resource": RECORDS,
+            "Condition": conditions}
+
+
+def _bucket(snapshot: AwsSnapshot, *statements: dict[str, Any]) -> AwsSnapshot:
+    return with_bucket_policy(snapshot, [*reference_bucket_statements(), *statements])
+
+
+def _write(chain: Chain, snapshot: AwsSnapshot) -> Status:
+    return run_check(proofs.test_aws_proof_records_write_only_intended, view(chain, snapshot)).status
+
+
+def _read(chain: Chain, snapshot: AwsSnapshot) -> Status:
+    return run_check(proofs.test_aws_proof_records_read_only_by_declared_readers, view(chain, snapshot)).status
+
+
+def _date(offset: int) -> str:
+    return (datetime(2026, 11, 29, tzinfo=UTC) + timedelta(days=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_reference_chain_proves_every_question(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    checks = (proofs.test_aws_proof_records_write_only_intended, proofs.test_aws_proof_role_assumable_only_by_vendor,
+              proofs.test_aws_proof_bucket_key_restricted, proofs.test_aws_proof_records_read_only_by_declared_readers,
+              proofs.test_aws_proof_bucket_config_only_by_customer, proofs.test_aws_proof_intended_exports_allowed)
+    for fn in checks:
+        finding = run_check(fn, view(ref_chain, reference_snapshot))
+        assert finding.status is Status.PASS, (fn.__name__, finding.message)
+        assert any(e.label == "Proof" for e in finding.evidence)
+
+
+@SETTINGS
+@given(org=org_ids)
+def test_hole_behind_principal_org_id(ref_chain: Chain, reference_snapshot: AwsSnapshot, org: str) -> None:
+    snapshot = _bucket(reference_snapshot, _outsider("s3:GetObject", {"StringEquals": {"aws:PrincipalOrgID": org}}))
+    finding = run_check(proofs.test_aws_proof_records_read_only_by_declared_readers, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL, finding.message
+    assert org in finding.message
+
+
+@SETTINGS
+@given(prefix=names)
+def test_hole_behind_principal_arn_prefix(ref_chain: Chain, reference_snapshot: AwsSnapshot, prefix: str) -> None:
+    pattern = f"arn:aws:iam::*:role/{prefix}*"
+    snapshot = _bucket(reference_snapshot, _outsider("s3:DeleteObject", {"ArnLike": {"aws:PrincipalArn": pattern}}))
+    finding = run_check(proofs.test_aws_proof_records_write_only_intended, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL
+    assert f"role/{prefix}" in finding.message and "s3:DeleteObject" in finding.message
+
+
+@SETTINGS
+@given(address=addresses)
+def test_hole_behind_a_single_source_address(ref_chain: Chain, reference_snapshot: AwsSnapshot,
+                                             address: str) -> None:
+    snapshot = _bucket(reference_snapshot, _outsider("s3:PutObject", {"IpAddress": {"aws:SourceIp": f"{address}/32"}}))
+    finding = run_check(proofs.test_aws_proof_records_write_only_intended, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL
+    witness = next(e for e in finding.evidence if e.label.startswith("Witness"))
+    assert witness.data["context"]["aws:sourceip"] == address
+
+
+@SETTINGS
+@given(start=days, length=st.integers(min_value=1, max_value=10))
+def test_hole_behind_a_date_window(ref_chain: Chain, reference_snapshot: AwsSnapshot, start: int,
+                                   length: int) -> None:
+    window = {"DateGreaterThan": {"aws:CurrentTime": _date(start)},
+              "DateLessThan": {"aws:CurrentTime": _date(start + length)}}
+    snapshot = _bucket(reference_snapshot, _outsider("s3:PutObjectRetention", window))
+    assert _write(ref_chain, snapshot) is Status.FAIL
+
+
+@SETTINGS
+@given(referer=referers, address=addresses, org=org_ids)
+def test_hole_behind_three_literals(ref_chain: Chain, reference_snapshot: AwsSnapshot, referer: str, address: str,
+                                    org: str) -> None:
+    conditions = {"StringEquals": {"aws:Referer": referer, "aws:PrincipalOrgID": org},
+                  "IpAddress": {"aws:SourceIp": f"{address}/32"}}
+    snapshot = _bucket(reference_snapshot, _outsider("s3:GetObject", conditions))
+    assert _read(ref_chain, snapshot) is Status.FAIL
+
+
+@SETTINGS
+@given(start=days, length=st.integers(min_value=1, max_value=10))
+def test_unsatisfiable_window_is_proven_safe(ref_chain: Chain, reference_snapshot: AwsSnapshot, start: int,
+                                            length: int) -> None:
+    window = {"DateGreaterThan": {"aws:CurrentTime": _date(start + length)},
+              "DateLessThan": {"aws:CurrentTime": _date(start)}}
+    snapshot = _bucket(reference_snapshot, _outsider("s3:DeleteObject", window))
+    assert _write(ref_chain, snapshot) is Status.PASS
+
+
+@SETTINGS
+@given(address=addresses)
+def test_hole_shadowed_by_deny_is_proven_safe(ref_chain: Chain, reference_snapshot: AwsSnapshot, address: str) -> None:
+    network = str(ipaddress.ip_network(f"{address}/8", strict=False))
+    shadow = {"Sid": "DenyOutsiders", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": RECORDS,
+              "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "111122223333"}}}
+    snapshot = _bucket(reference_snapshot, _outsider("s3:PutObject", {"IpAddress": {"aws:SourceIp": network}}),
+                       shadow)
+    assert _write(ref_chain, snapshot) is Status.PASS
+
+
+@SETTINGS
+@given(referer=referers)
+def test_grant_within_intent_is_proven_safe(ref_chain: Chain, reference_snapshot: AwsSnapshot, referer: str) -> None:
+    within = {"Sid": "RoleWrites", "Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "s3:PutObject",
+              "Resource": RECORDS, "Condition": {"StringEquals": {"aws:Referer": referer}}}
+    snapshot = _bucket(reference_snapshot, within)
+    assert _write(ref_chain, snapshot) is Status.PASS
+
+
+def test_data_perimeter_deny_on_org_id_passes(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    perimeter = {"Sid": "DataPerimeter", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+                 "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-exampleorgid1"},
+                               "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}
+    snapshot = _bucket(reference_snapshot, perimeter)
+    assert _write(ref_chain, snapshot) is Status.PASS
+    assert _read(ref_chain, snapshot) is Status.PASS
+
+
+@SETTINGS
+@given(pattern=names)
+def test_trust_hole_behind_external_id_pattern(ref_chain: Chain, reference_snapshot: AwsSnapshot,
+                                              pattern: str) -> None:
+    hole = {"Sid": "Partners", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringLike": {"sts:ExternalId": f"{pattern}*"}}}
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), hole])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL
+    assert secret() not in str([e.to_json() for e in finding.evidence]) + finding.message
+
+
+def test_deny_style_external_id_trust_passes(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    trust = [{"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": VENDOR},
+              "Action": ["sts:AssumeRole", "sts:TagSession"]},
+             {"Sid": "RequireExternalId", "Effect": "Deny", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole",
+              "Condition": {"StringNotEquals": {"sts:ExternalId": secret()}}}]
+    snapshot = with_trust(reference_snapshot, trust)
+    assert run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot)).status is Status.PASS
+
+
+def test_vendor_without_external_id_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    trust = [{"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole"}]
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, with_trust(reference_snapshot,
+                                                                                                 trust)))
+    assert finding.status is Status.FAIL and "ExportService" in finding.message
+
+
+def test_oidc_provider_in_trust_fails_unless_declared(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    provider = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+    oidc = {"Sid": "Ci", "Effect": "Allow", "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}}}
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), oidc])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "oidc-provider" in finding.message
+
+
+def test_key_open_to_outsiders_under_satisfiable_condition_fails(ref_chain: Chain,
+                                                                 reference_snapshot: AwsSnapshot) -> None:
+    statements = [
+        {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "ViaS3", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]
+    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, with_key_policy(reference_snapshot,
+                                                                                              statements)))
+    assert finding.status is Status.FAIL and "kms:Decrypt" in finding.message
+
+
+def test_key_for_star_pinned_to_caller_account_passes(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    statements = [
+        {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "ViaS3", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com",
+                                                         "kms:CallerAccount": "111122223333"}}}]
+    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, with_key_policy(reference_snapshot,
+                                                                                              statements)))
+    assert finding.status is Status.PASS, finding.message
+
+
+def test_outsider_can_change_object_lock_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    grant = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+             "Action": "s3:PutBucket*", "Resource": f"arn:aws:s3:::{BUCKET}"}
+    finding = run_check(proofs.test_aws_proof_bucket_config_only_by_customer, view(ref_chain, _bucket(reference_snapshot,
+                                                                                               grant)))
+    assert finding.status is Status.FAIL and "444455556666" in finding.message
+
+
+def test_intended_export_denied_for_some_keys_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    deny = {"Sid": "NoDrafts", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/qualio/drafts/*"}
+    finding = run_check(proofs.test_aws_proof_intended_exports_allowed, view(ref_chain, _bucket(reference_snapshot, deny)))
+    assert finding.status is Status.FAIL and "qualio/drafts/" in finding.message
