@@ -10,7 +10,9 @@ BoolIfExists aws:PrincipalIsAWSService false.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,9 +36,12 @@ from compliance.checks.test_aws_trust import test_aws_trust_denies_other_princip
 from compliance.config import Chain
 from compliance.iam import Request
 from compliance.model import Status
+from compliance.plugin import PACKAGE_DIR
+from compliance.registry import load_all_checks
 from compliance.targets.snapshot import AwsSnapshot, OrgContext, Read
 
 VENDOR_ACCOUNT = "999988887777"
+AWS_CHECKS = sorted(c for c, meta in load_all_checks().items() if meta.provider.value == "aws")
 PERIMETER_CONDITION = {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "{{org:id}}"},
                        "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}
 
@@ -274,3 +279,24 @@ def test_rcps_do_not_apply_in_the_management_account(ref_chain: Chain, reference
                                                            OrgContext(org.organization_id, ref_chain.aws.account,
                                                                       org.root_id, org.ou_path, ref_chain.aws.account)))
     assert view(ref_chain, managed).rcp_levels() == ()
+
+
+# -- end to end: every AWS check on the secure perimeter chain -----------------------------------------------------
+
+
+def test_secure_perimeter_chain_passes_every_aws_check(pytester: pytest.Pytester, tmp_path: Path,
+                                                       data: dict[str, Any]) -> None:
+    """SECURE: data perimeter on the bucket and the key, plus an RCP enforcing organization identities on STS, S3
+    and KMS that exempts the vendor's account: every AWS check of the suite passes."""
+    perimeter_bucket(data)
+    perimeter_key(data)
+    statement = copy.deepcopy(RCP_ENFORCE_ORG_IDENTITIES)
+    statement["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalAccount"] = [VENDOR_ACCOUNT]
+    rcp(data, "EnforceOrgIdentities", [statement], root=False)
+    deployment = tmp_path / "perimeter.json"
+    deployment.write_text(json.dumps(data), encoding="utf-8")
+    result = pytester.runpytest_inprocess(str(PACKAGE_DIR), "--evidence-dir", str(tmp_path / "reports"),
+                                          "--fuzz-examples", "25", "--deployment", str(deployment), "-k", "aws")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0 and outcomes.get("errors", 0) == 0, result.stdout.str()[-3000:]
+    assert outcomes.get("passed", 0) == len(AWS_CHECKS)
