@@ -46,4 +46,4 @@ def chain_view(chain: Chain, aws_snapshot: AwsSnapshot, compliance_run: RunState
 @pytest.fixture
 def fuzz_budget(compliance_run: RunState) -> int:
     """Hypothesis examples per fuzzing family (`--fuzz-examples`)."""
-    return int(compliance_run.options.get(FUZZ_EXAMPLES_OPTION) or 200)
+    return int(compliance_run.options.get(FUZZ_EXAMPLES_OPTION) or 25)

@@ -45,6 +45,45 @@ def _judge(evaluator: ChainEvaluator, probe: Probe) -> Evaluation:
                     resource_policy=bucket_policy.document if bucket_policy else None)
 
 
+def _proven_space(view: ChainView, probe: Probe) -> bool:
+    """Does a proof question cover this probe? (The role session's other permissions are judged by
+    aws_role_has_least_privilege, not by a proof.)"""
+    from compliance.proof.catalog import catalog
+    from compliance.proof.questions import RECORD_READS
+
+    if probe.judge in ("trust-vendor", "trust-other"):
+        return True
+    if probe.judge not in ("stranger", "session"):
+        return False
+    request = probe.request
+    found = catalog().get(request.action)
+    records = f"arn:aws:s3:::{view.chain.aws.bucket}/{view.chain.aws.prefix}"
+    if request.resource.startswith(records) and found is not None and "object" in found.resource_types:
+        return bool(found.levels & {"Write", "Permissions management", "Tagging"}) or found.name in RECORD_READS
+    return request.resource == f"arn:aws:s3:::{view.chain.aws.bucket}" and found is not None and bool(
+        found.levels & {"Write", "Permissions management"}) and found.name.lower() not in (
+        "s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:createbucket")
+
+
+def _proof_disagrees(view: ChainView) -> str:
+    """The proof questions that passed although fuzzing found a hole ("" when some proof found it too).
+
+    Fuzzing is the independent second opinion: its families span the trust policy, the role's own permissions
+    and the bucket, so it agrees with the proofs when any of them fails."""
+    from compliance.proof.questions import ChainQuestions
+
+    questions = ChainQuestions(view)
+    proofs = [questions.records_write(), questions.records_read(), questions.bucket_configuration()]
+    if view.chain.external_id() is not None:
+        proofs.append(questions.role_assumption())
+    key = questions.key_use()
+    if key is not None:
+        proofs.append(key)
+    if any(proof.outcome.witnesses or proof.outcome.approximations for proof in proofs):
+        return ""
+    return "; ".join(proof.title for proof in proofs)
+
+
 @check(
     title="Fuzzing finds no request outside the intended export that the policies allow",
     severity=Severity.CRITICAL,
@@ -90,9 +129,17 @@ def test_aws_fuzz_unintended_requests_denied(chain_view: ChainView, fuzz_budget:
         probe = hit.example
         evaluation = _judge(evaluator, probe)
         request = probe.request
+        disagreement = _proof_disagrees(chain_view) if _proven_space(chain_view, probe) else ""
         record: dict[str, Any] = {"family": label, "request": request.to_json(), "allowed_by": hit.problem,
                                   "seed": seed, "examples": fuzz_budget,
                                   "reproduce": reproduce_hint(seed, fuzz_budget, "aws_fuzz_unintended_requests_denied")}
+        if disagreement:
+            return Finding.error(kit.text(
+                f"Fuzzing found an allowed request that should be denied ({probe.family}): {request.principal} "
+                f"{request.action} on {request.resource}, but the proofs ({disagreement}) found none: the reasoning "
+                "layer and the fuzzer disagree, so the result is unverified."), resource=chain.aws.bucket,
+                evidence=(kit.counterexample("Counterexample (redacted)", record),
+                          kit.decision("Its decision", evaluation), *kit.proposals()))
         return Finding.failed(kit.text(
             f"Fuzzing found an allowed request that should be denied ({probe.family}): {request.principal} "
             f"{request.action} on {request.resource}, allowed by {hit.problem} (seed {seed})."),

@@ -234,3 +234,23 @@ def test_intended_export_denied_for_some_keys_fails(ref_chain: Chain, reference_
             "Resource": f"arn:aws:s3:::{BUCKET}/qualio/drafts/*"}
     finding = run_check(proofs.test_aws_proof_intended_exports_allowed, view(ref_chain, _bucket(reference_snapshot, deny)))
     assert finding.status is Status.FAIL and "qualio/drafts/" in finding.message
+
+
+def test_fuzzing_that_disagrees_with_a_passing_proof_is_error(ref_chain: Chain, reference_snapshot: AwsSnapshot,
+                                                              monkeypatch: Any) -> None:
+    """A hole fuzzing finds but every proof missed means the reasoning layer is wrong: ERROR, never PASS."""
+    from compliance.checks import test_aws_fuzz as fuzz
+    from compliance.proof.questions import ChainQuestions, Proof
+    from compliance.proof.search import Outcome
+
+    def proven(self: ChainQuestions) -> Proof:
+        return Proof("stubbed", Outcome("stubbed"), ())
+
+    for name in ("records_write", "records_read", "bucket_configuration", "role_assumption", "key_use"):
+        monkeypatch.setattr(ChainQuestions, name, proven)
+    snapshot = _bucket(reference_snapshot, _outsider("s3:DeleteObject", {}))
+    finding = run_check(lambda v: fuzz.test_aws_fuzz_unintended_requests_denied(v, 25), view(ref_chain, snapshot))
+    assert finding.status is Status.ERROR and "disagree" in finding.message
+    monkeypatch.undo()
+    finding = run_check(lambda v: fuzz.test_aws_fuzz_unintended_requests_denied(v, 25), view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL
