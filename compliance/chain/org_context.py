@@ -15,7 +15,9 @@ strangers) are evaluated as outside the organization: their membership cannot be
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
+from compliance.chain.requests import Caller
 from compliance.iam import PolicyDocument, Request
 from compliance.iam.principals import CallerKind
 from compliance.targets.snapshot import OrgContext
@@ -64,3 +66,11 @@ def org_conditions(policies: Iterable[PolicyDocument]) -> list[str]:
                                  f"({condition.key if used == key else used})")
                     break
     return found
+
+
+def in_organization(caller: Caller, org: OrgContext | None) -> Caller:
+    """`caller` (from `principal_caller`) with the principal organization keys when it is an IAM principal of the
+    customer's account, the only account whose membership is read."""
+    if org is None or caller.account != org.account_id or "aws:PrincipalArn" not in caller.context:
+        return caller
+    return replace(caller, context={**org.principal_keys(), **caller.context})

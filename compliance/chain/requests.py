@@ -18,7 +18,7 @@ from compliance.chain.vendor_write import WriteHeaders, declared_headers
 from compliance.config import Chain
 from compliance.iam import PolicyDocument, PolicyKind, Request, parse_policy
 from compliance.model import Finding
-from compliance.targets.snapshot import Encryption, RoleSnapshot
+from compliance.targets.snapshot import Encryption, OrgContext, RoleSnapshot
 
 VENDOR_SESSION_NAME = "vendor-export"
 ROLE_SESSION_NAME = "export-session"
@@ -103,12 +103,16 @@ def vendor_caller(chain: Chain) -> Caller:
     return principal_caller(chain.vendor.principal, f"the vendor ({chain.vendor.name})")
 
 
-def session_caller(chain: Chain, role: RoleSnapshot, session_tags: Mapping[str, str] | None = None) -> Caller:
-    """The role session the vendor gets. Role tags and session tags become its principal tags."""
+def session_caller(chain: Chain, role: RoleSnapshot, session_tags: Mapping[str, str] | None = None, *,
+                   org: OrgContext | None = None) -> Caller:
+    """The role session the vendor gets. Role tags and session tags become its principal tags; with `org`, the
+    organization keys of the customer's account (aws:PrincipalOrgID, aws:PrincipalOrgPaths). ChainEvaluator
+    adds those keys to every request it decides anyway (compliance/chain/org_context.py)."""
     account = chain.aws.account
     arn = f"arn:aws:sts::{account}:assumed-role/{role.name}/{ROLE_SESSION_NAME}"
     context: dict[str, str | tuple[str, ...]] = {
         "aws:PrincipalArn": role.arn, "aws:PrincipalAccount": account, "aws:PrincipalType": "AssumedRole",
+        **(org.principal_keys() if org is not None and org.account_id == account else {}),
     }
     tags = {**role.tags, **(chain.vendor.session_tags if session_tags is None else session_tags)}
     for key, value in tags.items():

@@ -28,7 +28,8 @@ from chain_helpers import (
     view,
 )
 
-from compliance.chain.org_context import with_org_context
+from compliance.chain.org_context import in_organization, with_org_context
+from compliance.chain.requests import principal_caller, session_caller
 from compliance.checks.test_aws_bucket import test_aws_bucket_policy_denies_no_intended_write as no_write_denied
 from compliance.checks.test_aws_chain import test_aws_chain_allows_vendor_export as vendor_export
 from compliance.checks.test_aws_role import test_aws_role_and_key_policy_allow_kms_for_bucket_key as key_allows
@@ -300,3 +301,17 @@ def test_secure_perimeter_chain_passes_every_aws_check(pytester: pytest.Pytester
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0 and outcomes.get("errors", 0) == 0, result.stdout.str()[-3000:]
     assert outcomes.get("passed", 0) == len(AWS_CHECKS)
+
+
+def test_callers_built_with_the_org_context(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    org = reference_snapshot.org_context.value
+    role = reference_snapshot.role.value
+    assert org is not None and role is not None
+    session = session_caller(ref_chain, role, org=org)
+    assert session.context["aws:PrincipalOrgID"] == org.organization_id
+    assert session.context["aws:PrincipalOrgPaths"] == (org.org_path,)
+    insider = in_organization(principal_caller(f"arn:aws:iam::{ref_chain.aws.account}:role/Other", "x"), org)
+    outsider = in_organization(principal_caller(f"arn:aws:iam::{VENDOR_ACCOUNT}:role/ExportService", "v"), org)
+    service = in_organization(principal_caller("lambda.amazonaws.com", "s"), org)
+    assert insider.context["aws:PrincipalOrgID"] == org.organization_id
+    assert "aws:PrincipalOrgID" not in outsider.context and "aws:PrincipalOrgID" not in service.context
