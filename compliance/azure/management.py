@@ -219,7 +219,10 @@ def read_posture(session: ManagementSession, container: str) -> Posture:
         tags = tuple(str(getattr(t, "tag", t)) for t in (getattr(legal, "tags", None) or ()))
         return tags or (("(untagged)",) if getattr(c, "has_legal_hold", False) else ())
 
-    if policy_err:
+    summary = _immutability(getattr(box, "immutability_policy", None)) if box is not None else None
+    if policy_err and summary is not None:  # the container's own summary of the same policy (state, period)
+        immutability = Fact.of(summary, f"{src_c} (its immutabilityPolicy summary; the policy read {policy_err})")
+    elif policy_err:
         immutability = Fact.unknown(policy_err)
     elif policy is not None:
         immutability = Fact.of(_immutability(policy), src_p)

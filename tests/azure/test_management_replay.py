@@ -234,6 +234,17 @@ def test_posture_verdict_on_examples(fake: FakeAzure, monkeypatch: pytest.Monkey
     assert "Resource Manager" in finding.message
 
 
+def test_immutability_policy_read_failing_falls_back_to_the_container_summary(
+        fake: FakeAzure, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake.arm_status["immutability_policy"] = 403
+    finding = verdict(posture_checks.test_azure_container_immutable_retention, backup(fake, monkeypatch))
+    assert finding.status is Status.FAIL and "100 days, less than the 2555" in finding.message  # Locked, 100 days
+    assert "immutabilityPolicy summary" in finding.message and "HTTP 403 AuthorizationFailed" in finding.message
+    fake.arm["container"]["properties"].pop("immutabilityPolicy")
+    finding = verdict(posture_checks.test_azure_container_immutable_retention, backup(fake, monkeypatch))
+    assert finding.status is Status.ERROR and "Get Immutability Policy failed" in finding.message
+
+
 def test_unreadable_management_read_is_error_naming_api_and_code(fake: FakeAzure,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     fake.arm_status["blob_service"] = 403
