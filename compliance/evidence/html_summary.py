@@ -253,7 +253,7 @@ def summary_html(document: Mapping[str, Any], *, interactive: bool = True) -> st
         (f"<h3>Chain <code>{esc(c['id'])}</code></h3>" if len(chains) > 1 else "") + kv_table(_chain_rows(c))
         for c in chains) or "<p>No chain config could be loaded.</p>"
     return "".join([
-        f"<style>{CSS}</style>",
+        f"<style>{CSS}</style>" if interactive else "",  # the PDF brings its own (CSS + print stylesheet)
         '<section class="ecc">',
         what_if_banner(document),
         verdict(document),

@@ -45,7 +45,7 @@ table { table-layout: fixed; width: 100%; }
 .ecc-kv th { width: 28%; white-space: normal; }
 th, td, code, .ecc-mono, .ecc-pre, p, li { overflow-wrap: anywhere; word-break: break-word; hyphens: manual; }
 .ecc-pre { max-height: none; overflow: visible; white-space: pre-wrap; font-size: 7.5pt; }
-.ecc-st { white-space: normal; }
+.ecc-st { display: inline; white-space: normal; }
 .ecc-matrix td.ecc-req { white-space: normal; }
 details > summary { list-style: none; }
 details > summary::marker, details > summary::-webkit-details-marker { content: ""; display: none; }
