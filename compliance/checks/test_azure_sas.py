@@ -116,6 +116,10 @@ def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | N
         return Finding.failed(f"The SAS ({source}) grants {', '.join(excess)} beyond the write set ({allowed}), so "
                               f"anyone holding the vendor's copy can do more than add backups.",
                               resource=azure_backup.resource, evidence=evidence)
+    if not set(perms) & {"c", "w"}:
+        return Finding.failed(f"The SAS ({source}) grants sp={perms or '(nothing)'} without c (create) or w (write), "
+                              f"so the vendor cannot create a backup blob; Azure refuses the write with 403 "
+                              f"AuthorizationPermissionMismatch.", resource=azure_backup.resource, evidence=evidence)
     return Finding.passed(f"The SAS ({source}) grants only sp={perms}, within the write set ({allowed}).",
                           resource=azure_backup.resource, evidence=evidence)
 

@@ -177,3 +177,14 @@ def test_spr_in_old_signed_version_is_not_enforced(monkeypatch: pytest.MonkeyPat
     current = service(sv="2015-04-05")
     assert run(sas_checks.test_azure_sas_requires_https, current, monkeypatch).status is Status.PASS
     assert run(probe_checks.test_azure_sas_refuses_http, current, monkeypatch).status is Status.PASS
+
+
+# ---- a SAS that cannot create anything ----
+
+@pytest.mark.parametrize(("sp", "status"), [("a", Status.FAIL), ("c", Status.PASS), ("w", Status.PASS),
+                                            ("cw", Status.PASS)])
+def test_sas_without_create_or_write_cannot_back_up(sp: str, status: Status, monkeypatch: pytest.MonkeyPatch) -> None:
+    finding = run(sas_checks.test_azure_sas_grants_only_write, service(sp=sp), monkeypatch, allow_append=True)
+    assert finding.status is status, finding.message
+    if status is Status.FAIL:
+        assert "without c (create) or w (write)" in finding.message
