@@ -30,10 +30,11 @@ from compliance.chain.vendor_write import (
     kms_needs,
 )
 from compliance.chain.view import ChainView
+from compliance.config import CannedAcl
 from compliance.iam import Evaluation, Request
 
-__all__ = ["KMS_ALGORITHMS", "DeclaredWrite", "KmsCall", "declared_write", "intended_gates", "intended_put",
-           "kms_calls", "kms_requests"]
+__all__ = ["KMS_ALGORITHMS", "DeclaredWrite", "KmsCall", "acl_refused", "declared_write", "intended_gates",
+           "intended_put", "kms_calls", "kms_requests"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,22 @@ def declared_write(view: ChainView) -> DeclaredWrite:
     key_arn = kms_key.arn if kms_key is not None else (encryption.kms_key_id if encryption else None)
     headers = declared_headers(view.chain, encryption, key_arn)
     return DeclaredWrite(headers, applied_encryption(headers, encryption, key_arn), key_arn)
+
+
+def acl_refused(view: ChainView) -> str | None:
+    """Why S3 refuses the declared x-amz-acl before any policy is read, or None.
+
+    With object ownership BucketOwnerEnforced (ACLs disabled) a PUT "that contains other ACLs" than
+    bucket-owner-full-control fails with AccessControlListNotSupported (S3 User Guide, "Troubleshooting" of
+    Object Ownership, object-ownership-error-responses.html). The ownership is always read, so a missing read
+    is ERROR whatever the ACL.
+    """
+    ownership = view.bucket().ownership.require()
+    acl = view.chain.vendor.acl
+    if acl is None or acl is CannedAcl.BUCKET_OWNER_FULL_CONTROL or ownership != "BucketOwnerEnforced":
+        return None
+    return (f"the vendor is declared to send x-amz-acl: {acl.value} (vendor.acl), but the bucket's object ownership "
+            "is BucketOwnerEnforced (ACLs disabled), so S3 rejects every export with AccessControlListNotSupported")
 
 
 def intended_put(view: ChainView, evaluator: ChainEvaluator, *, key: str | None = None, ip: str | None = None,

@@ -6,7 +6,7 @@ from compliance.chain import permissions as perms
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
 from compliance.chain.gates import first_denied
-from compliance.chain.intended import intended_gates
+from compliance.chain.intended import acl_refused, intended_gates
 from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips, external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Evidence, Finding, Provider, Severity
@@ -35,14 +35,16 @@ def _organization(kit: EvidenceKit, view: ChainView) -> Evidence:
         permissions boundary and every SCP level, then the bucket policy, then the key policy for the data key. The
         RCPs along the account's OU path apply to every gate on the customer's role, bucket and key, and the
         organization keys (aws:PrincipalOrgID, aws:ResourceOrgID and their paths) are in the request context as AWS
-        adds them.
+        adds them. The write carries exactly the headers declared in [vendor] (sse_header, kms_key_id_header, acl),
+        the key gates follow the declared upload_kinds, and an ACL the bucket's BucketOwnerEnforced ownership refuses
+        breaks the export before any policy is read.
     """,
     remediation="""
         Fix the gate named in the failure; its own check (trust, role, bucket or key) carries the exact policy JSON.
     """,
     controls=("21CFR11.10(a)", "21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-5", "EUAnnex11-4"),
     permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.RCPS, perms.ORG_CONTEXT, perms.BUCKET_POLICY,
-                            perms.KEY),
+                            perms.KEY, perms.OWNERSHIP),
 )
 def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     chain = chain_view.chain
@@ -50,6 +52,14 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     if chain.external_id() is None:
         return external_id_unavailable(chain)
     assumptions = [VENDOR_POLICY_ASSUMPTION]
+    refused = acl_refused(chain_view)
+    if refused is not None:
+        return Finding.failed(f"The export breaks before any policy is evaluated: {refused}.",
+                              resource=chain.aws.bucket,
+                              evidence=(kit.note("What the vendor is declared to send", chain.vendor.declared_headers(),
+                                                 "chain config"),
+                                        kit.note("Object ownership", {"ownership": "BucketOwnerEnforced"},
+                                                 "s3:GetBucketOwnershipControls")))
     for ip in evaluation_ips(chain):
         gates = intended_gates(chain_view, ip=ip)
         broken = first_denied(gates)

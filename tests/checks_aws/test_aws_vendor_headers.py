@@ -269,6 +269,27 @@ def test_public_acl_denied_by_bucket_fails(ref_chain: Chain, reference_deploymen
                   Status.PASS)
 
 
+def test_acl_refused_by_bucket_owner_enforced_fails_the_chain(ref_chain: Chain,
+                                                               reference_deployment: dict[str, Any]) -> None:
+    """No policy denies it, but ACLs are disabled (BucketOwnerEnforced): S3 answers AccessControlListNotSupported
+    to a vendor declared to send bucket-owner-read."""
+    broken = with_vendor(ref_chain, acl=CannedAcl.BUCKET_OWNER_READ)
+    chain_view = deployed(reference_deployment, broken)
+    finding = run_check(CHAIN, chain_view)
+    assert_status(finding, Status.FAIL, "x-amz-acl: bucket-owner-read", "BucketOwnerEnforced",
+                  "AccessControlListNotSupported")
+    assert_status(run_check(BUCKET_DENY, chain_view), Status.PASS)  # the bucket policy itself is fine
+
+
+def test_acl_accepted_when_acls_are_enabled_passes(ref_chain: Chain, reference_deployment: dict[str, Any]) -> None:
+    """Look-alike: the same declared ACL on a bucket whose ACLs are enabled (BucketOwnerPreferred) is accepted;
+    the chain passes (aws_bucket_ownership_enforced reports the ownership separately)."""
+    def preferred(data: dict[str, Any]) -> None:
+        audit_bucket(data)["ownership"] = "BucketOwnerPreferred"
+    chain_view = deployed(reference_deployment, with_vendor(ref_chain, acl=CannedAcl.BUCKET_OWNER_READ), preferred)
+    assert_status(run_check(CHAIN, chain_view), Status.PASS)
+
+
 # -- upload_kinds -----------------------------------------------------------------------------------------------
 
 
