@@ -72,8 +72,6 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
 # on. Without them a live run still gives every check's result, but the snapshot records the AccessDenied.
 SNAPSHOT_ONLY_ACTIONS: dict[str, str] = {
     "s3:GetReplicationConfiguration": "bucket replication rules (where copies of the records go): evidence and drift",
-    # until a check judges the grants (ChainView.key_policy_with_grants): then it declares kms:ListGrants itself
-    "kms:ListGrants": "the bucket key's grants (who else may use or administer the key): evidence and drift",
     # Every path to the records through access points (compliance/chain/permissions.py ACCESS_POINTS). Snapshot-only
     # until a check declares ACCESS_POINTS (the proof of who can read the records); then drop them here.
     **dict.fromkeys(

@@ -46,7 +46,7 @@ CONDITIONAL: dict[str, tuple[str, ...]] = {
     "aws_bucket_access_logging_enabled": ("s3:GetBucketAcl",),
 }
 # The API a snapshot-only action's removal leaves unread (the one failure the snapshot then records).
-SNAPSHOT_ONLY_APIS = {"s3:GetReplicationConfiguration": "s3:GetBucketReplication", "kms:ListGrants": "kms:ListGrants"}
+SNAPSHOT_ONLY_APIS = {"s3:GetReplicationConfiguration": "s3:GetBucketReplication"}
 # moto's S3 Control answers a denied request with a bare 403 (no AccessDenied code); AWS sends AccessDenied.
 DENIED = re.compile(r"AccessDenied|\(403\)")
 
