@@ -6,7 +6,7 @@ from compliance.chain import permissions as perms
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
 from compliance.chain.gates import first_denied
-from compliance.chain.intended import acl_refused, intended_gates
+from compliance.chain.intended import acl_refused, declared_write, intended_gates
 from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips, external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Evidence, Finding, Provider, Severity
@@ -56,8 +56,7 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     if refused is not None:
         return Finding.failed(f"The export breaks before any policy is evaluated: {refused}.",
                               resource=chain.aws.bucket,
-                              evidence=(kit.note("What the vendor is declared to send", chain.vendor.declared_headers(),
-                                                 "chain config"),
+                              evidence=(_declared(kit, chain_view),
                                         kit.note("Object ownership", {"ownership": "BucketOwnerEnforced"},
                                                  "s3:GetBucketOwnershipControls")))
     for ip in evaluation_ips(chain):
@@ -67,7 +66,7 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
             continue
         step, gate = broken
         evidence = (kit.chain(gates, assumptions), kit.decision(gate.title, gate.evaluation),
-                    _organization(kit, chain_view), *kit.proposals())
+                    _declared(kit, chain_view), _organization(kit, chain_view), *kit.proposals())
         assumed = all(g.allowed for g in gates if "sts:AssumeRole" in g.title)
         verify = (" AssumeRole itself is allowed (all that the vendor's 'Verify Configuration' proves), but the "
                   "write path is not." if assumed and step > 1 else "")
@@ -78,4 +77,11 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     return Finding.passed(f"All {len(gates)} gates allow the export: "
                           + "; ".join(g.evaluation.request.action for g in gates) + ".",
                           resource=chain.aws.role_arn,
-                          evidence=(kit.chain(gates, assumptions), _organization(kit, chain_view), *kit.proposals()))
+                          evidence=(kit.chain(gates, assumptions), _declared(kit, chain_view),
+                                    _organization(kit, chain_view), *kit.proposals()))
+
+
+def _declared(kit: EvidenceKit, chain_view: ChainView) -> Evidence:
+    """The [vendor] request keys the PutObject and KMS gates were built from."""
+    return kit.note("What the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl, upload_kinds)",
+                    declared_write(chain_view).note(chain_view), "chain config")

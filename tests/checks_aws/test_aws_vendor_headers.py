@@ -131,7 +131,9 @@ def test_kms_header_required_but_vendor_sends_none_fails(ref_chain: Chain,
     finding = run_check(BUCKET_DENY, chain_view)
     assert_status(finding, Status.FAIL, "RequireSseKms", "no x-amz-server-side-encryption header")
     assert declared_evidence(finding)["declared"]["vendor.sse_header"] == "none"
-    assert_status(run_check(CHAIN, chain_view), Status.FAIL, "RequireSseKms", "no x-amz-server-side-encryption header")
+    chain_finding = run_check(CHAIN, chain_view)
+    assert_status(chain_finding, Status.FAIL, "RequireSseKms", "no x-amz-server-side-encryption header")
+    assert declared_evidence(chain_finding)["declared"]["vendor.sse_header"] == "none"
 
 
 @pytest.mark.parametrize("sse", [SseHeader.BUCKET_DEFAULT, SseHeader.AWS_KMS])
@@ -278,6 +280,7 @@ def test_acl_refused_by_bucket_owner_enforced_fails_the_chain(ref_chain: Chain,
     finding = run_check(CHAIN, chain_view)
     assert_status(finding, Status.FAIL, "x-amz-acl: bucket-owner-read", "BucketOwnerEnforced",
                   "AccessControlListNotSupported")
+    assert declared_evidence(finding)["declared"]["vendor.acl"] == "bucket-owner-read"
     assert_status(run_check(BUCKET_DENY, chain_view), Status.PASS)  # the bucket policy itself is fine
 
 
