@@ -177,12 +177,14 @@ class Prover:
         self.free_key = free_key
         self._classes: dict[tuple[str, tuple[str, ...], frozenset[str]], KeyClasses] = {}
 
-    def _key_classes(self, key: str, conditions: Sequence[CompiledCondition], *, allow_absent: bool) -> KeyClasses:
-        signature = (key, tuple(sorted(f"{c.operator}|{'|'.join(c.values)}" for c in conditions)),
+    def _key_classes(self, key: str, conditions: Sequence[CompiledCondition], *, allow_absent: bool,
+                     prefer: tuple[bool, ...]) -> KeyClasses:
+        signature = (key, tuple(f"{c.operator}|{'|'.join(c.values)}|{p}" for c, p in zip(conditions, prefer,
+                                                                                          strict=True)),
                      frozenset({str(allow_absent)}))
         found = self._classes.get(signature)
         if found is None:
-            found = key_classes(key, conditions, allow_absent=allow_absent)
+            found = key_classes(key, conditions, allow_absent=allow_absent, prefer=prefer)
             self._classes[signature] = found
         return found
 
@@ -219,8 +221,11 @@ class Prover:
         actions = _action_classes(question.actions, applicable, rules)
         resource_globs = _resource_globs(applicable, fixed) + [r.resource for r in rules if r.resource is not None]
         resource_globs = list(dict.fromkeys(resource_globs))
-        resources = list(classes(resource_globs, required=[(question.resource, True)],
-                                 prefix=question.resource_prefix).values())
+        if question.resource.literal:
+            resources = [question.resource.text]
+        else:
+            resources = list(classes(resource_globs, required=[(question.resource, True)],
+                                     prefix=question.resource_prefix).values())
         for action in actions:
             relevant = [s for s in applicable if s.matches_action(action)]
             for resource in resources:
@@ -259,8 +264,8 @@ class Prover:
                                      "caller chooses, so its classes cannot be bounded")
             items.append(_Statement(statement.effect, statement.compiled_conditions, free, statement))
         for rule in rules:
-            keys = frozenset(c.key_lower for c in rule.conditions if self._is_free(c.key_lower, fixed, principal))
-            items.append(_Statement(Effect.DENY, rule.conditions, keys, None))
+            rule_keys = frozenset(c.key_lower for c in rule.conditions if self._is_free(c.key_lower, fixed, principal))
+            items.append(_Statement(Effect.DENY, rule.conditions, rule_keys, None))
         return items
 
     def _is_free(self, key: str, fixed: Mapping[str, ContextValue], principal: PrincipalClass) -> bool:
@@ -276,7 +281,10 @@ class Prover:
         keys = sorted({k for item in items for k in item.keys})
         key_values: dict[str, KeyClasses] = {}
         for key in keys:
-            values = self._key_classes(key, conditions_by_key.get(key, []), allow_absent=True)
+            relevant = [(c, item.effect is Effect.ALLOW) for item in items for c in item.conditions
+                        if c.key_lower == key]
+            values = self._key_classes(key, [c for c, _ in relevant], allow_absent=True,
+                                       prefer=tuple(p for _, p in relevant))
             key_values[key] = values
             if values.approximate and values.approximate not in outcome.approximations:
                 outcome.approximations.append(values.approximate)

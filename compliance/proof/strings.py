@@ -18,8 +18,9 @@ Each representative is re-checked against the engine's own compiled patterns by 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from compliance.errors import ComplianceError
 
@@ -68,6 +69,7 @@ class _Nfa:
     def __init__(self, glob: Glob) -> None:
         self.tokens = _tokens(glob)
         self.ignore_case = glob.ignore_case
+        self._steps: dict[tuple[frozenset[int], str], frozenset[int]] = {}
 
     def closure(self, positions: frozenset[int]) -> frozenset[int]:
         out = set(positions)
@@ -80,6 +82,12 @@ class _Nfa:
         return frozenset(out)
 
     def step(self, positions: frozenset[int], char: str) -> frozenset[int]:
+        known = self._steps.get((positions, char))
+        if known is None:
+            known = self._steps[(positions, char)] = self._step(positions, char)
+        return known
+
+    def _step(self, positions: frozenset[int], char: str) -> frozenset[int]:
         folded = char.lower() if self.ignore_case else char
         nxt: set[int] = set()
         for position in positions:
@@ -95,6 +103,14 @@ class _Nfa:
             elif not (in_prefix and char == ":"):
                 nxt.add(position)
         return self.closure(frozenset(nxt))
+
+    def settled(self, positions: frozenset[int]) -> bool:
+        """No further character can change whether this pattern matches (dead, or inside a final free ``*``)."""
+        if not positions:
+            return True
+        last = len(self.tokens) - 1
+        return last >= 0 and self.tokens[last][0] == "*" and not self.tokens[last][2] and positions == frozenset(
+            {last, last + 1})
 
     def accepts(self, positions: frozenset[int]) -> bool:
         return len(self.tokens) in positions
@@ -113,9 +129,27 @@ def alphabet(globs: Sequence[Glob], extra: str = "") -> str:
 
 
 def classes(globs: Sequence[Glob], *, required: Sequence[tuple[Glob, bool]] = (), prefix: str = "",
-            max_states: int = MAX_STATES) -> dict[tuple[bool, ...], str]:
+            max_states: int = MAX_STATES,
+            goal: Callable[[tuple[bool, ...]], bool] | None = None) -> dict[tuple[bool, ...], str]:
+    """See `_classes`; results without a goal are cached (the same patterns recur across principals)."""
+    if goal is not None:
+        return _classes(tuple(globs), tuple(required), prefix, max_states, goal)
+    return dict(_cached_classes(tuple(globs), tuple(required), prefix, max_states))
+
+
+@lru_cache(maxsize=1024)
+def _cached_classes(globs: tuple[Glob, ...], required: tuple[tuple[Glob, bool], ...], prefix: str,
+                    max_states: int) -> tuple[tuple[tuple[bool, ...], str], ...]:
+    return tuple(_classes(globs, required, prefix, max_states, None).items())
+
+
+def _classes(globs: Sequence[Glob], required: Sequence[tuple[Glob, bool]], prefix: str, max_states: int,
+             goal: Callable[[tuple[bool, ...]], bool] | None) -> dict[tuple[bool, ...], str]:
     """Match vector → shortest representative, for every string (starting with ``prefix``) whose match
-    vector over ``required`` equals the required truth values. Vectors are over ``globs`` only."""
+    vector over ``required`` equals the required truth values. Vectors are over ``globs`` only.
+
+    With ``goal``, the walk stops at the first vector the goal accepts and returns only it (the caller has
+    shown that this vector dominates every other); it raises `ProofLimit` when no such vector is found."""
     automata = [_Nfa(g) for g in (*globs, *(g for g, _ in required))]
     wanted = tuple(value for _, value in required)
     chars = alphabet([*globs, *(g for g, _ in required)], prefix)
@@ -131,7 +165,13 @@ def classes(globs: Sequence[Glob], *, required: Sequence[tuple[Glob, bool]] = ()
         text = seen[state]
         vector = tuple(a.accepts(s) for a, s in zip(automata, state, strict=True))
         if vector[count:] == wanted and vector[:count] not in found:
-            found[vector[:count]] = text
+            if goal is not None:
+                if goal(vector[:count]):
+                    return {vector[:count]: text}
+            else:
+                found[vector[:count]] = text
+        if all(a.settled(s) for a, s in zip(automata, state, strict=True)):
+            continue
         for char in chars:
             nxt = tuple(a.step(s, char) for a, s in zip(automata, state, strict=True))
             if nxt in seen:
@@ -141,4 +181,6 @@ def classes(globs: Sequence[Glob], *, required: Sequence[tuple[Glob, bool]] = ()
                 raise ProofLimit(f"more than {max_states} string states for {len(automata)} patterns; the policies' "
                                  "wildcards are too many to decide exactly")
             queue.append(nxt)
+    if goal is not None:
+        raise ProofLimit(f"no string satisfies the preferred outcome of {len(globs)} patterns")
     return found

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 from compliance.iam.conditions import NULL, CompiledCondition, Qualifier, parse_date, parse_number
 from compliance.iam.variables import ContextValue
-from compliance.proof.strings import Glob, classes
+from compliance.proof.strings import Glob, ProofLimit, classes
 
 ABSENT = None
 MAX_SET_CLASSES = 7
@@ -146,11 +146,47 @@ def _vector(value: ContextValue | None, key: str, conditions: Sequence[CompiledC
     return tuple(c.evaluate(context)[0] for c in conditions)
 
 
+def _preferred_string(key: str, conditions: Sequence[CompiledCondition],
+                      prefer: Sequence[bool]) -> str | None:
+    """The one string value whose class dominates all others, when every condition on ``key`` is a plain string
+    comparison: each condition at its preferred truth (Allow statements want it met, Deny statements and the
+    intended set want it unmet). The engine's decision is monotone in those truths, so the other classes can
+    be skipped. None when the shortcut does not apply; ProofLimit when no string reaches the preferred outcome."""
+    if key in KEY_TYPES or key in MULTIVALUED or any(
+            c.qualifier is not Qualifier.NONE or c.templates or _FAMILY_GROUP[c.family.name] != _STRING
+            for c in conditions):
+        return None
+    globs: list[Glob] = []
+    owners: list[int] = []
+    for index, condition in enumerate(conditions):
+        for value in condition.values:
+            globs.append(_glob(condition, value))
+            owners.append(index)
+
+    def goal(vector: tuple[bool, ...]) -> bool:
+        for index, condition in enumerate(conditions):
+            matched = any(hit for hit, owner in zip(vector, owners, strict=True) if owner == index)
+            if (matched != condition.family.negated) != prefer[index]:
+                return False
+        return True
+
+    try:
+        found = classes(globs, goal=goal)
+    except ProofLimit:
+        return None
+    return next(iter(found.values()))
+
+
 def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Iterable[str] = (),
-                multivalued: bool = False, allow_absent: bool = True) -> KeyClasses:
+                multivalued: bool = False, allow_absent: bool = True,
+                prefer: Sequence[bool] | None = None) -> KeyClasses:
     """The classes of ``key`` (lower-case) over ``conditions`` (every condition on that key), plus ``extra``
     literal values that must be told apart too (e.g. the configured ExternalId of an intended request)."""
     extra = tuple(extra)
+    if prefer is not None and not extra:
+        best = _preferred_string(key, conditions, prefer)
+        if best is not None:
+            return KeyClasses(key, (ABSENT, best) if allow_absent and key not in ALWAYS_PRESENT else (best,))
     groups = {_FAMILY_GROUP[c.family.name] for c in conditions if c.family is not NULL} or {_STRING}
     typed = KEY_TYPES.get(key)
     approximate = None
@@ -191,4 +227,27 @@ def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Ite
         representatives.extend(by_vector.values())
     if allow_absent:
         representatives.insert(0, ABSENT)
-    return KeyClasses(key, tuple(dict.fromkeys(representatives)), approximate)
+    representatives = list(dict.fromkeys(representatives))
+    if prefer is not None:
+        representatives = _undominated(representatives, key, conditions, prefer)
+    return KeyClasses(key, tuple(representatives), approximate)
+
+
+def _undominated(values: Sequence[ContextValue | None], key: str, conditions: Sequence[CompiledCondition],
+                 prefer: Sequence[bool]) -> list[ContextValue | None]:
+    """Drop every value whose conditions are each no closer to their preferred truth than another value's.
+
+    A statement is met only when all its conditions are, and the decision is monotone in the statements met
+    (Allows up, Denies and the intended set down), so a dominated value can never be the only way to an allow."""
+    scored = [(value, tuple(hit == want for hit, want in zip(_vector(value, key, conditions), prefer, strict=True)))
+              for value in values]
+    kept: list[ContextValue | None] = []
+    for value, score in scored:
+        if not any(other != score and all(o >= s for o, s in zip(other, score, strict=True))
+                   for _, other in scored):
+            kept.append(value)
+    unique: dict[tuple[bool, ...], ContextValue | None] = {}
+    for value in kept:
+        unique.setdefault(dict(scored)[value] if value is not None else next(sc for v, sc in scored if v is None),
+                          value)
+    return list(unique.values())

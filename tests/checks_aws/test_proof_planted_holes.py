@@ -177,13 +177,14 @@ def test_deny_style_external_id_trust_passes(ref_chain: Chain, reference_snapsho
              {"Sid": "RequireExternalId", "Effect": "Deny", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole",
               "Condition": {"StringNotEquals": {"sts:ExternalId": secret()}}}]
     snapshot = with_trust(reference_snapshot, trust)
-    assert run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot)).status is Status.PASS
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
+    assert finding.status is Status.PASS, finding.message
 
 
 def test_vendor_without_external_id_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
     trust = [{"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": VENDOR}, "Action": "sts:AssumeRole"}]
-    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, with_trust(reference_snapshot,
-                                                                                                 trust)))
+    snapshot = with_trust(reference_snapshot, trust)
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "ExportService" in finding.message
 
 
@@ -204,8 +205,8 @@ def test_key_open_to_outsiders_under_satisfiable_condition_fails(ref_chain: Chai
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "ViaS3", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
          "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]
-    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, with_key_policy(reference_snapshot,
-                                                                                              statements)))
+    snapshot = with_key_policy(reference_snapshot, statements)
+    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "kms:Decrypt" in finding.message
 
 
@@ -216,23 +217,24 @@ def test_key_for_star_pinned_to_caller_account_passes(ref_chain: Chain, referenc
         {"Sid": "ViaS3", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
          "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com",
                                                          "kms:CallerAccount": "111122223333"}}}]
-    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, with_key_policy(reference_snapshot,
-                                                                                              statements)))
+    snapshot = with_key_policy(reference_snapshot, statements)
+    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, snapshot))
     assert finding.status is Status.PASS, finding.message
 
 
 def test_outsider_can_change_object_lock_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
     grant = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
              "Action": "s3:PutBucket*", "Resource": f"arn:aws:s3:::{BUCKET}"}
-    finding = run_check(proofs.test_aws_proof_bucket_config_only_by_customer, view(ref_chain, _bucket(reference_snapshot,
-                                                                                               grant)))
+    snapshot = _bucket(reference_snapshot, grant)
+    finding = run_check(proofs.test_aws_proof_bucket_config_only_by_customer, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "444455556666" in finding.message
 
 
 def test_intended_export_denied_for_some_keys_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
     deny = {"Sid": "NoDrafts", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::{BUCKET}/qualio/drafts/*"}
-    finding = run_check(proofs.test_aws_proof_intended_exports_allowed, view(ref_chain, _bucket(reference_snapshot, deny)))
+    snapshot = _bucket(reference_snapshot, deny)
+    finding = run_check(proofs.test_aws_proof_intended_exports_allowed, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "qualio/drafts/" in finding.message
 
 
