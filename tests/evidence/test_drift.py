@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.evidence.drift import BaselineError, compare, has_changes, load_baseline
+from compliance.evidence.drift import RUN_SPECIFIC_NOTE, BaselineError, compare, has_changes, load_baseline
 from compliance.evidence.html_summary import drift_html
 from compliance.evidence.redact import Redactor
 
@@ -66,7 +66,34 @@ def test_new_and_vanished_findings() -> None:
     drift = compare(base, now, Redactor())
     assert [f["check"] for f in drift["new_findings"]] == ["fresh"]
     assert [f["check"] for f in drift["vanished_findings"]] == ["gone"]
-    assert drift["status_changes"] == [] and drift["note"] is None
+    assert drift["status_changes"] == [] and drift["note"] == RUN_SPECIFIC_NOTE
+
+
+def _record(check: str, message: str, data: object = None) -> dict[str, object]:
+    return {"check": {"id": check, "title": check}, "chain": "c",
+            "finding": {"status": "PASS", "message": message, "evidence": [{"label": "x", "data": data}]}}
+
+
+def test_run_specific_values_are_not_drift() -> None:
+    """Canary names, timestamps, request ids and the emulator's port change on every run: none of them is drift."""
+    def document(stamp: str, canary: str, request: str, port: int) -> dict[str, object]:
+        message = (f"The canary export qualio/compliance-canary/{stamp}-{canary}.txt landed, locked until "
+                   f"2033-11-27T12:35:36+00:00; written {stamp}.")
+        snapshot = {"bucket": {"value": {"newest": f"2026-11-{stamp[6:8]}T01:02:03Z", "ResponseMetadata": {
+            "RequestId": request, "HostId": request}}}, "endpoint": f"https://127.0.0.1:{port}/devstoreaccount1"}
+        return {"schema": "export-chain-compliance/evidence/v1", "started": stamp, "target": "live",
+                "snapshots": {"c": snapshot},
+                "findings": [_record("canary", message, {"x-ms-request-id": request, "at": "2026-11-29 10:00"})]}
+
+    base = document("20261128T010203Z", "0929338e", "4442587FB7D0A2F9", 60345)
+    now = document("20261129T020304Z", "68bd2aaf", "9F2A11C0DE00BEEF", 51234)
+    drift = compare(base, now, Redactor())
+    assert not has_changes(drift), drift
+    moved = document("20261129T020304Z", "68bd2aaf", "9F2A11C0DE00BEEF", 51234)
+    moved["findings"] = [_record("canary", "The canary export was refused: AccessDenied.")]
+    drift = compare(base, moved, Redactor())
+    assert [c["check"] for c in drift["changed_findings"]] == ["canary"]
+    assert drift["changed_findings"][0]["before_message"].startswith("The canary export qualio/compliance-canary/2026")
 
 
 def test_drift_redacts_both_sides() -> None:
