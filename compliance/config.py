@@ -479,7 +479,7 @@ def _declared_assumers(r: _Reader) -> tuple[DeclaredAssumer, ...]:
     return tuple(out)
 
 
-ARM_ENDPOINT_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
+ARM_ENDPOINT_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$")
 
 
 def _azure_ips(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -524,7 +524,7 @@ def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int,
             m.string("account_name", "contosoaudit"),
             m.string("endpoint", "https://management.azure.com", required=False,
                      default="https://management.azure.com", pattern=ARM_ENDPOINT_RE,
-                     what="Resource Manager endpoint (https://host, no path)").rstrip("/"),
+                     what="Resource Manager endpoint (an https URL without query)").rstrip("/"),
         )
         m.finish()
     ips = _azure_ips(r, vendor_ips)

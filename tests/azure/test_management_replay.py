@@ -357,3 +357,20 @@ def test_live_run_against_the_replay(pytester: pytest.Pytester, monkeypatch: pyt
     text = run.outputs()
     assert fake.env()["AZURE_CLIENT_SECRET"] not in text and "fake-access-token-for-tests" not in text
     assert SIG not in text
+
+
+def test_endpoint_with_a_path_prefix_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Resource Manager behind a path (a gateway, a replay server) gets requests under that path."""
+    from azure.core.credentials import AccessToken
+
+    class StaticToken:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            assert scopes == ("https://127.0.0.1:9/arm/.default",)
+            return AccessToken("t", 4102444800)
+
+    session = management.ManagementSession(AzureManagement(SUBSCRIPTION, RG, ACCOUNT, "https://127.0.0.1:9/arm"))
+    session._credential = StaticToken()
+    with pytest.raises(Exception):  # noqa: B017 - nothing listens on the discard port
+        session.client().storage_accounts.get_properties(RG, ACCOUNT)
+    assert session.record.calls == [f"GET /arm/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/"
+                                    f"Microsoft.Storage/storageAccounts/{ACCOUNT}"]
