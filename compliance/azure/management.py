@@ -29,6 +29,13 @@ API examples for it are replayed by tests/azure/test_management_replay.py):
     GET https://{a}.blob.../{c}?restype=container&comp=acl (data plane)  Get Container ACL: stored access
                                                                          policies, Microsoft Entra authorized
 
+(https://learn.microsoft.com/rest/api/storagerp/storage-accounts/get-properties,
+.../storagerp/blob-services/get-service-properties, .../storagerp/blob-containers/get,
+.../storagerp/blob-containers/get-immutability-policy,
+https://learn.microsoft.com/rest/api/storageservices/get-container-acl.) Absent fields are read as the
+service treats them: no allowBlobPublicAccess = allowed, no minimumTlsVersion = TLS 1.0, no
+isVersioningEnabled or deleteRetentionPolicy = off; a missing supportsHttpsTrafficOnly is not guessed.
+
 Needed: Reader on the storage account (Microsoft.Storage/storageAccounts/read,
 .../blobServices/read, .../blobServices/containers/read) and, for stored access policies,
 Microsoft.Storage/storageAccounts/blobServices/containers/getAcl/action on the container (a custom
