@@ -45,6 +45,14 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
 
 SOURCE_ARN = {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{BUCKET}"}}
 SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+ORG_ONLY = {"Sid": "OrgOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{LOG_BUCKET}/*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}}}
+"""A data-perimeter Deny: the logging service carries no aws:PrincipalOrgID, so it catches every delivery."""
+ORG_ONLY_EXCEPT_SERVICES = {**ORG_ONLY, "Condition": {**ORG_ONLY["Condition"],
+                                                      "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}
+"""The documented perimeter: aws:PrincipalIsAWSService exempts requests AWS services make with their principals
+(IAM User Guide, "Data perimeters on AWS")."""
 DENY_INSECURE = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
                  "Resource": [f"arn:aws:s3:::{LOG_BUCKET}", f"arn:aws:s3:::{LOG_BUCKET}/*"],
                  "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
@@ -123,6 +131,7 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
                                                                   service="delivery.logs.amazonaws.com")),
                                 "does not let logging.s3.amazonaws.com"),
     "acls-enabled-no-grant": (acls_enabled(None), "its ACL grants the Log Delivery group no WRITE"),
+    "perimeter-denies-service": (set_log_policy(delivery_statement(SOURCE_ACCOUNT), ORG_ONLY), "OrgOnly"),
 }
 
 SECURE: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -131,6 +140,7 @@ SECURE: dict[str, Callable[[dict[str, Any]], None]] = {
     "source-arn-and-account": set_log_policy(delivery_statement({**SOURCE_ARN, **SOURCE_ACCOUNT}), DENY_INSECURE),
     "whole-bucket-grant": set_log_policy(delivery_statement(SOURCE_ARN, resource=f"arn:aws:s3:::{LOG_BUCKET}/*")),
     "acls-enabled-log-delivery-write": acls_enabled(LOG_DELIVERY_WRITE),
+    "perimeter-exempts-services": set_log_policy(delivery_statement(SOURCE_ACCOUNT), ORG_ONLY_EXCEPT_SERVICES),
 }
 
 
