@@ -223,7 +223,7 @@ def test_aws_proof_intended_exports_allowed(chain_view: ChainView) -> Finding:
     boundary = chain_view.boundary()
     bucket = chain_view.bucket_policy()
     key = chain_view.key_policy()
-    rcps = getattr(chain_view, "rcp_levels", lambda: ())()
+    rcps = chain_view.rcp_levels()
     policies = [*documents(chain_view.identity_policies()), *([boundary.document] if boundary else []),
                 *(p for level in level_documents(chain_view.scp_levels()) for p in level),
                 *(p for level in level_documents(rcps) for p in level),

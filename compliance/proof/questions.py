@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -88,8 +89,8 @@ class ChainQuestions:
 
     @cached_property
     def org(self) -> OrgFacts:
-        read = getattr(self.view.snapshot, "organization", None)
-        if read is None or read.failure is not None:
+        read = self.view.snapshot.org_context
+        if read.failure is not None:
             return OrgFacts(None, None)
         value = read.value
         if value is None:
@@ -98,8 +99,8 @@ class ChainQuestions:
 
     @cached_property
     def org_unreadable(self) -> ReadError | None:
-        read = getattr(self.view.snapshot, "organization", None)
-        if read is None or read.failure is None:
+        read = self.view.snapshot.org_context
+        if read.failure is None:
             return None
         return ReadError(read.failure.api, read.failure.code, read.failure.message)
 
@@ -117,8 +118,7 @@ class ChainQuestions:
 
     @cached_property
     def rcps(self) -> list[list[PolicyDocument]]:
-        accessor = getattr(self.view, "rcp_levels_or_none", None)
-        return level_documents(accessor()) if accessor is not None else []
+        return level_documents(self.view.rcp_levels_or_none())
 
     @cached_property
     def scps(self) -> list[list[PolicyDocument]]:
@@ -216,6 +216,35 @@ class ChainQuestions:
             callers = [c for c in callers if c.kind not in (Kind.CANONICAL, Kind.ANONYMOUS)]
         return self._classes(callers, resource_policy, customer=False)
 
+    def _through_access_points(self, bucket_policy: PolicyDocument | None) -> list[PrincipalClass]:
+        """Every outside caller class again, through each access point that reaches the bucket: the access point's
+        policy and the bucket policy must both allow (`ChainEvaluator.via_access_point`)."""
+        from compliance.chain.evaluator import ChainEvaluator
+
+        evaluator = ChainEvaluator(self.view, positive=False)
+        bucket_base = f"arn:aws:s3:::{self.chain.aws.bucket}"
+        out: list[PrincipalClass] = []
+        for point in self.view.access_points():
+            policy = point.policy.document if point.policy else None
+            extra = [p for p in [policy] if p]
+            self._require_org(extra)
+            context = {"s3:DataAccessPointArn": point.arn, "s3:DataAccessPointAccount": point.account,
+                       "s3:AccessPointNetworkOrigin": point.network_origin.value}
+            for cls in self._outsiders(bucket_policy, extra):
+                iam = cls.account is not None
+
+                def judge(request: Request, point: Any = point, iam: bool = iam) -> Evaluation:
+                    result = evaluator.via_access_point(request, point,
+                                                        identity_policies=(self.allow_all,) if iam else ())
+                    denied = [e for _, e in result.hops if not e.allowed()]
+                    return denied[0] if denied else result.hops[0][1]
+
+                out.append(PrincipalClass(f"{cls.label} through the {point.kind.value} {point.name}", cls.arn,
+                                          cls.account, {**cls.context, **context}, judge, (*cls.policies, *extra),
+                                          absent_keys=cls.absent_keys, group=cls.group,
+                                          resource_aliases=((f"{point.arn}/object/", f"{bucket_base}/"),)))
+        return out
+
     def _customers(self, resource_policy: PolicyDocument | None) -> list[PrincipalClass]:
         policies = [*([resource_policy] if resource_policy else []), *(p for level in self.scps for p in level)]
         callers = customer_callers(policies, customer=self.chain.aws.account, org=self.org,
@@ -236,12 +265,12 @@ class ChainQuestions:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
         role = self._role_session(policy)
-        principals = (role, *self._outsiders(policy))
+        principals = (role, *self._outsiders(policy), *self._through_access_points(policy))
         actions = catalog().select(service="s3", resource_type="object",
                                    access_levels=("Write", "Permissions management", "Tagging"))
         glob, base = self._records_glob()
         intended = [Intended(frozenset({role.label}), frozenset(catalog().names(("s3:PutObject",))))]
-        if any(kind.value == "multipart" for kind in getattr(self.chain.vendor, "upload_kinds", ())):
+        if any(kind.value == "multipart" for kind in self.chain.vendor.upload_kinds):
             intended.append(Intended(frozenset({role.label}), frozenset({"s3:AbortMultipartUpload"})))
         question = Question("Writes, overwrites, deletes, retention, legal-hold, ACL and tag changes on the records",
                             principals, actions, glob, base, self.chain.aws.account, self.resource_context(),
@@ -263,7 +292,7 @@ class ChainQuestions:
         intended = [Intended(vendor_labels, frozenset({"sts:AssumeRole"}), None,
                              (CompiledCondition("StringEquals", "sts:ExternalId", (external_id,), variables=False),)),
                     Intended(vendor_labels, frozenset({"sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext"}))]
-        for assumer in getattr(self.chain.aws, "declared_assumers", ()):
+        for assumer in self.chain.aws.declared_assumers:
             labels = frozenset(p.label for p in principals if p.arn.lower() == assumer.principal.lower())
             conditions = tuple(CompiledCondition("StringEquals", k, (v,), variables=False)
                                for k, v in assumer.conditions.items())
@@ -279,7 +308,7 @@ class ChainQuestions:
         key = self.view.kms_key()
         if key is None:
             return None
-        sourced = getattr(self.view, "key_policy_with_grants", self.view.key_policy)()
+        sourced = self.view.key_policy_with_grants()
         policy = sourced.document if sourced else None
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
         role = self._role_session(policy)
@@ -299,7 +328,7 @@ class ChainQuestions:
     def records_read(self) -> Proof:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
-        outsiders = self._outsiders(policy)
+        outsiders = [*self._outsiders(policy), *self._through_access_points(policy)]
         readers = frozenset(p.label for p in outsiders if self._is_reader(p))
         glob, base = self._records_glob()
         question = Question("Reading the records", tuple(outsiders), catalog().names(RECORD_READS), glob, base,
@@ -347,7 +376,7 @@ class ChainQuestions:
         key = self.view.kms_key() if encryption is not None and encryption.algorithm.startswith("aws:kms") else None
         if key is None:
             return True
-        sourced = getattr(self.view, "key_policy_with_grants", self.view.key_policy)()
+        sourced = self.view.key_policy_with_grants()
         policy = sourced.document if sourced else None
         judge = self._judge_for(principal, policy)
         cls = PrincipalClass(principal.label, principal.arn, principal.account, principal.context, judge,

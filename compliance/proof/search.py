@@ -53,6 +53,9 @@ class PrincipalClass:
     absent_keys: frozenset[str] = frozenset()
     """Keys AWS never sets for this caller (e.g. aws:SourceAccount for a direct IAM caller)."""
     group: str = ""
+    resource_aliases: tuple[tuple[str, str], ...] = ()
+    """(prefix in the policies, prefix of the question's resources): an access point's object ARNs stand for the
+    bucket's objects, so its policy's Resource patterns split the bucket's keys too."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,9 @@ class Prover:
         applicable = [s for s in statements if self._names(s, caller)]
         actions = _action_classes(question.actions, applicable, rules)
         resource_globs = _resource_globs(applicable, fixed) + [r.resource for r in rules if r.resource is not None]
+        for alias, target in principal.resource_aliases:
+            resource_globs += [Glob(target + g.text[len(alias):], arn=g.arn, ignore_case=g.ignore_case,
+                                    literal=g.literal) for g in resource_globs if g.text.startswith(alias)]
         resource_globs = list(dict.fromkeys(resource_globs))
         if question.resource.literal:
             resources = [question.resource.text]
