@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from compliance.chain.requests import ROLE_SESSION_NAME, allow_all_policy
 from compliance.chain.view import ChainView, SourcedPolicy, documents, level_documents
