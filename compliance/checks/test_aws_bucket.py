@@ -9,6 +9,7 @@ from compliance.chain.explain import cause
 from compliance.chain.intended import KMS_ALGORITHMS, declared_write
 from compliance.chain.log_delivery import LOG_DELIVERY_DOC, LOGGING_SERVICE, judge_delivery
 from compliance.chain.requests import (
+    UNPUBLISHED_IP,
     evaluation_ips,
     principal_caller,
     put_context,
@@ -17,14 +18,28 @@ from compliance.chain.requests import (
     session_caller,
 )
 from compliance.chain.vendor_write import describe_headers
-from compliance.chain.view import ChainView
+from compliance.chain.view import ChainView, SourcedPolicy
+from compliance.evidence.remediation import bucket_deny_fix, find_statement, raw_statement
 from compliance.iam import Decision, Evaluation, Outcome, PolicyKind
-from compliance.model import Finding, Provider, Severity
+from compliance.model import Finding, Provider, Remediation, Severity
 from compliance.registry import check
 from compliance.targets.snapshot import PublicAccessBlock
 
 PAB_REMEDY = ('{"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, '
               '"RestrictPublicBuckets": true}')
+
+
+def _deny_fix(view: ChainView, policy: SourcedPolicy, evaluation: Evaluation) -> Remediation | None:
+    """The denying statement rewritten to exempt the role (or the vendor's published CIDRs): never widened."""
+    entry = next((e for e in evaluation.trace if e.outcome is Outcome.DENY and e.policy_kind is PolicyKind.RESOURCE),
+                 None)
+    statement = find_statement(policy.document, entry.statement) if entry is not None else None
+    if entry is None or statement is None:
+        return None
+    caught_by = [c.key.lower() for c in entry.conditions if c.result]
+    chain = view.chain
+    return bucket_deny_fix(statement, raw_statement(policy.raw, statement), chain.aws.role_arn,
+                           chain.vendor.source_ips, caught_by, UNPUBLISHED_IP, chain.vendor.name)
 
 
 def _bucket_denies(evaluation: Evaluation) -> bool:
@@ -73,7 +88,7 @@ def test_aws_bucket_policy_denies_no_intended_write(chain_view: ChainView) -> Fi
                 return Finding.failed(kit.text(
                     f"The bucket policy denies the role's intended s3:PutObject on {attempt.request.resource}: "
                     f"{cause(attempt)} (the vendor is declared to send {describe_headers(write.headers)})."),
-                    resource=chain.aws.bucket,
+                    resource=chain.aws.bucket, remediation=_deny_fix(chain_view, policy, attempt),
                     evidence=(kit.decision("Intended write against the bucket policy", attempt), declared,
                               kit.policy("Bucket policy", policy), *kit.proposals()))
     return Finding.passed("No statement of the bucket policy denies the role's intended writes under "
@@ -300,7 +315,7 @@ def test_aws_bucket_object_lock_compliance_retention(chain_view: ChainView) -> F
         "Resource": "arn:aws:s3:::LOG_BUCKET/s3-access/BUCKET/*", "Condition": {"ArnLike": {"aws:SourceArn":
         "arn:aws:s3:::BUCKET"}, "StringEquals": {"aws:SourceAccount": "ACCOUNT"}}}""",
     controls=("21CFR11.10(e)", "EUAnnex11-9"),
-    permissions=perms.LOG_TARGET,
+    permissions=perms.union(perms.LOG_TARGET, perms.RCPS),
 )
 def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
     kit = EvidenceKit(chain_view)
@@ -326,7 +341,9 @@ def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
             f"{chain.aws.account}'s own buckets: the audit trail is held (and can be altered) outside the customer "
             "account, and S3 delivers logs only into a bucket of the source bucket's account.",
             resource=bucket, evidence=tuple(evidence))
-    delivery = judge_delivery(target, logging.target_prefix, source_bucket=bucket, account=chain.aws.account)
+    evaluator = ChainEvaluator(chain_view, positive=True)  # proves delivery is allowed: unreadable RCPs are ERROR
+    delivery = judge_delivery(target, logging.target_prefix, source_bucket=bucket, account=chain.aws.account,
+                              decide=lambda request, policy: evaluator.decide(request, resource_policy=policy))
     target_policy = target.policy.value
     evidence += [kit.note("Log target bucket policy", target_policy, "s3:GetBucketPolicy"),
                  kit.note("Log target ownership and ACL", {"ownership": target.ownership.value,

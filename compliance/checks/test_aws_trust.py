@@ -8,6 +8,7 @@ from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
 from compliance.chain.requests import (
     OTHER_PRINCIPAL_ASSUMPTION,
+    UNPUBLISHED_IP,
     VENDOR_POLICY_ASSUMPTION,
     assume_request,
     evaluation_ips,
@@ -16,6 +17,7 @@ from compliance.chain.requests import (
     vendor_ips,
 )
 from compliance.chain.view import ChainView
+from compliance.evidence.remediation import raw_statement, trust_network_fix
 from compliance.iam import Effect, Evaluation, Outcome, PolicyKind, Statement
 from compliance.model import Finding, Provider, Severity
 from compliance.registry import check
@@ -285,11 +287,14 @@ def test_aws_trust_network_conditions_admit_vendor_ips(chain_view: ChainView) ->
         {"statement": s.label, "effect": s.effect.value, "operator": c.operator, "key": c.key, "values": list(c.values)}
         for s, c in found])
     evidence = (kit.policy("Role trust policy", trust), listed, *kit.proposals())
+    fix = trust_network_fix(statement, raw_statement(trust.raw, statement), chain.vendor.source_ips, UNPUBLISHED_IP,
+                            chain.vendor.name, chain.vendor.external_id_env)
     if not chain.vendor.source_ips:
         return Finding.failed(
             f"The trust policy's {where} denies the vendor: {chain.vendor.name} has no published source IPs "
             "(vendor.source_ips is empty), so any address it calls from may be refused; here the walkthrough's "
-            "'remove any IP-based conditions' is right.", resource=chain.aws.role_arn, evidence=evidence)
+            "'remove any IP-based conditions' is right.", resource=chain.aws.role_arn, evidence=evidence,
+            remediation=fix)
     external_id = chain.external_id()
     if external_id is None:
         return _missing_secret(chain_view)
@@ -298,7 +303,7 @@ def test_aws_trust_network_conditions_admit_vendor_ips(chain_view: ChainView) ->
         if not evaluation.allowed():
             return Finding.failed(kit.text(
                 f"The trust policy's {where} denies the vendor from its published address {ip}: "
-                f"{cause(evaluation, PolicyKind.TRUST)}."), resource=chain.aws.role_arn,
+                f"{cause(evaluation, PolicyKind.TRUST)}."), resource=chain.aws.role_arn, remediation=fix,
                 evidence=(kit.decision(f"sts:AssumeRole from {ip}", evaluation), *evidence))
     return Finding.passed(
         f"The trust policy's {where} admits every published vendor address ({', '.join(chain.vendor.source_ips)}): "
