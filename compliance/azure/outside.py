@@ -178,8 +178,8 @@ def minimum_tls(answers: list[OutsideAnswer]) -> Fact:
     accepted = [a for a in answers if a.processed]
     if accepted:
         first = accepted[0]
-        return Fact.of(f"accepts {first.request.rsplit(' over ', 1)[-1].removesuffix(' only')}",
-                       f"outside view: {first.request} got {first.outcome}, so the account accepts it")
+        setting = {"TLSv1": "TLS1_0", "TLSv1.1": "TLS1_1"}.get(first.tls_version or "", "TLS1_0")
+        return Fact.of(setting, f"outside view: {first.request} got {first.outcome}, so the account accepts it")
     named = [a for a in answers if a.error_code == "TlsVersionNotPermitted"]
     refused = [a for a in answers if a.status is None and a.failure and "ALERT_PROTOCOL_VERSION" in a.failure]
     if len(named) == len(answers):

@@ -265,7 +265,7 @@ OUTSIDE = [
     ({"https_required": False, "anonymous": "private"}, "azure_account_requires_secure_transfer", Status.FAIL,
      "processes plain-HTTP requests"),
     ({"tls": "account-min"}, "azure_account_min_tls_12", Status.PASS, "400 TlsVersionNotPermitted"),
-    ({"tls": "accepts"}, "azure_account_min_tls_12", Status.FAIL, "accepts TLS 1.0"),
+    ({"tls": "accepts"}, "azure_account_min_tls_12", Status.FAIL, "accepts TLS1_0, older than TLS 1.2 (outside view"),
     ({"tls": "retired"}, "azure_account_min_tls_12", Status.PASS, "does not show the account's minimumTlsVersion"),
 ]
 
