@@ -21,11 +21,12 @@ the grant does not cover, or a condition pinned to another bucket all show up in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from compliance.chain.requests import principal_caller
-from compliance.iam import Decision, Evaluation, PolicyKind, Request, evaluate, parse_policy
+from compliance.iam import Decision, Evaluation, PolicyDocument, PolicyKind, Request, evaluate, parse_policy
 from compliance.targets.snapshot import LOG_DELIVERY_GROUP, AclGrant, LogTarget
 
 LOGGING_SERVICE = "logging.s3.amazonaws.com"
@@ -83,9 +84,21 @@ class Delivery:
         return self.foreign.allowed()
 
 
-def judge_delivery(target: LogTarget, prefix: str, *, source_bucket: str, account: str) -> Delivery:
+Decide = Callable[[Request, PolicyDocument | None], Evaluation]
+"""Decides a request against a resource policy (the chain's evaluator: organization keys filled, RCPs applied)."""
+
+
+def plain_decide(request: Request, policy: PolicyDocument | None) -> Evaluation:
+    return evaluate(request, resource_policy=policy)
+
+
+def judge_delivery(target: LogTarget, prefix: str, *, source_bucket: str, account: str,
+                   decide: Decide = plain_decide) -> Delivery:
     """Evaluate the log delivery into `target` (a bucket the account owns). Raises `ReadError` for an unreadable
-    policy, ownership controls or (ACLs enabled) ACL, and `PolicyError` for a policy that does not parse."""
+    policy, ownership controls or (ACLs enabled) ACL, and `PolicyError` for a policy that does not parse.
+
+    RCPs govern requests to the account's resources by AWS service principals too (hence the documented
+    aws:PrincipalIsAWSService exemption in RCP data perimeters), so `decide` should apply them."""
     raw = target.policy.require()
     policy = parse_policy(raw, kind=PolicyKind.RESOURCE, name="log target bucket policy") if raw is not None else None
     ownership = target.ownership.require()
@@ -98,7 +111,7 @@ def judge_delivery(target: LogTarget, prefix: str, *, source_bucket: str, accoun
     def judged(source_bucket: str, source_account: str) -> Evaluation:
         request = delivery_request(target.bucket, prefix, source_bucket=source_bucket,
                                    source_account=source_account, target_account=account)
-        return evaluate(request, resource_policy=policy)
+        return decide(request, policy)
 
     return Delivery(judged(source_bucket, account), judged(FOREIGN_SOURCE_BUCKET, FOREIGN_SOURCE_ACCOUNT),
                     acls_enabled, grant)

@@ -214,3 +214,39 @@ def test_snapshot_without_the_target_read_is_an_error(ref_chain: Any, reference_
     snapshot = replace(reference_snapshot, bucket=Read(reference_snapshot.bucket.api, bare))
     finding = run_check(logging_check, view(ref_chain, snapshot))
     assert finding.status is Status.ERROR and "NotRead" in finding.message
+
+
+# -- resource control policies govern the log delivery too --------------------------------------------------------
+
+RCP_PERIMETER = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "OrgPrincipalsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "*",
+    "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "{{org:id}}"}}}]}
+"""An RCP data perimeter without the aws:PrincipalIsAWSService exemption the RCP examples carry."""
+
+
+def with_rcp(document: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        org = data["aws"]["organization"]
+        org["rcps"] = {"DataPerimeter": document}
+        org["ous"][0]["rcps"] = ["DataPerimeter"]
+    return change
+
+
+def test_rcp_perimeter_without_service_exemption_stops_delivery(ref_chain: Any, reference_deployment: Any) -> None:
+    snapshot = provisioned(ref_chain, reference_deployment, with_rcp(RCP_PERIMETER))
+    finding = run_check(logging_check, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "OrgPrincipalsOnly" in finding.message, finding.message
+
+
+def test_rcp_perimeter_exempting_services_delivers(ref_chain: Any, reference_deployment: Any) -> None:
+    exempt = copy.deepcopy(RCP_PERIMETER)
+    exempt["Statement"][0]["Condition"]["BoolIfExists"] = {"aws:PrincipalIsAWSService": "false"}
+    snapshot = provisioned(ref_chain, reference_deployment, with_rcp(exempt))
+    finding = run_check(logging_check, view(ref_chain, snapshot))
+    assert finding.status is Status.PASS, finding.message
+
+
+def test_unreadable_rcps_are_an_error(ref_chain: Any, reference_snapshot: Any) -> None:
+    snapshot = replace(reference_snapshot, rcps=unreadable("organizations:ListPoliciesForTarget"))
+    finding = run_check(logging_check, view(ref_chain, snapshot))
+    assert finding.status is Status.ERROR and "organizations:ListPoliciesForTarget" in finding.message
