@@ -166,8 +166,11 @@ def test_azure_account_min_tls_12(chain: Chain, azure_backup: AzureBackup | None
                               f"records cannot travel over them. This does not show the account's minimumTlsVersion: "
                               f"since 3 February 2026 Azure Storage refuses TLS 1.0/1.1 on every account; "
                               f"{outside.SETTLE_MGMT}.", resource=azure_backup.resource, evidence=_evidence(posture))
-    return Finding.failed(f"The storage account accepts {fact.value}, older than TLS 1.2 ({fact.source}).",
-                          resource=azure_backup.resource, evidence=_evidence(posture))
+    if fact.source.startswith("outside view"):
+        return Finding.failed(f"The storage account accepts {fact.value}, older than TLS 1.2 ({fact.source}).",
+                              resource=azure_backup.resource, evidence=_evidence(posture))
+    return Finding.failed(f"The storage account's minimum TLS version is {fact.value}, older than TLS 1.2 "
+                          f"({fact.source}).", resource=azure_backup.resource, evidence=_evidence(posture))
 
 
 @check(

@@ -204,7 +204,7 @@ MATRIX = [
     # (mutation, check, status, words)
     ("published", "azure_account_requires_secure_transfer", Status.FAIL, "accepts plain HTTP"),
     ("hardened", "azure_account_requires_secure_transfer", Status.PASS, "requires secure transfer"),
-    ("published", "azure_account_min_tls_12", Status.FAIL, "accepts TLS1_0"),
+    ("published", "azure_account_min_tls_12", Status.FAIL, "minimum TLS version is TLS1_0"),
     ("hardened", "azure_account_min_tls_12", Status.PASS, "requires TLS1_2"),
     ("tls-1-3", "azure_account_min_tls_12", Status.PASS, "requires TLS1_3"),
     ("published", "azure_blob_versioning_and_soft_delete", Status.PASS, "kept 300 days"),
