@@ -256,3 +256,17 @@ def test_fuzzing_that_disagrees_with_a_passing_proof_is_error(ref_chain: Chain, 
     monkeypatch.undo()
     finding = run_check(lambda v: fuzz.test_aws_fuzz_unintended_requests_denied(v, 25), view(ref_chain, snapshot))
     assert finding.status is Status.FAIL
+
+
+def test_misspelt_actions_are_reported(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    from compliance.checks import test_aws_actions as actions
+
+    assert run_check(actions.test_aws_policies_name_only_known_actions,
+                     view(ref_chain, reference_snapshot)).status is Status.PASS
+    deny = {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteObjekt", "s3:Put*"],
+            "Resource": RECORDS}
+    finding = run_check(actions.test_aws_policies_name_only_known_actions,
+                        view(ref_chain, _bucket(reference_snapshot, deny)))
+    assert finding.status is Status.FAIL
+    assert "s3:DeleteObjekt" in finding.message and "denies nothing" in finding.message
+    assert "s3:Put*" not in finding.message
