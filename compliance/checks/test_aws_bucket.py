@@ -342,6 +342,11 @@ def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
             "account, and S3 delivers logs only into a bucket of the source bucket's account.",
             resource=bucket, evidence=tuple(evidence))
     evaluator = ChainEvaluator(chain_view, positive=True)  # proves delivery is allowed: unreadable RCPs are ERROR
+    region = target.region.require()
+    if region != chain.aws.region:
+        return Finding.failed(f"Server access logs go to {where}, a bucket in {region}, not {chain.aws.region}: S3 "
+                              "delivers logs only into a bucket in the source bucket's Region.", resource=bucket,
+                              evidence=tuple(evidence))
     delivery = judge_delivery(target, logging.target_prefix, source_bucket=bucket, account=chain.aws.account,
                               decide=lambda request, policy: evaluator.decide(request, resource_policy=policy))
     target_policy = target.policy.value

@@ -293,6 +293,8 @@ class AwsReader:
                         absent=["NoSuchBucketPolicy"]),
             ownership=ownership,
             acl=acl,
+            region=read("s3:GetBucketLocation", lambda: s3.get_bucket_location(
+                Bucket=target).get("LocationConstraint") or "us-east-1"),
         ))
 
     def _kms_key(self, chain: Chain, encryption: Read[Encryption]) -> Read[KmsKey]:

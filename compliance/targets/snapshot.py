@@ -214,10 +214,14 @@ class LogTarget:
     policy: Read[Any]
     ownership: Read[str]
     acl: Read[tuple[AclGrant, ...]]
+    region: Read[str] = field(default_factory=lambda: Read("s3:GetBucketLocation", failure=ReadFailure(
+        "s3:GetBucketLocation", "NotRead", "this snapshot was built without the log target's Region")))
+    """GetBucketLocation of an owned target (us-east-1 when LocationConstraint is empty)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "owned": self.owned.to_json(), "exists": self.exists.to_json(),
-                "policy": self.policy.to_json(), "ownership": self.ownership.to_json(), "acl": self.acl.to_json()}
+                "policy": self.policy.to_json(), "ownership": self.ownership.to_json(), "acl": self.acl.to_json(),
+                "region": self.region.to_json()}
 
 
 def _log_target_not_read() -> Read[LogTarget]:

@@ -79,6 +79,10 @@ def target_in_other_account(data: dict[str, Any]) -> None:
     data["aws"]["accounts"]["444455556666"] = {"description": "someone else's account", "buckets": [bucket]}
 
 
+def target_in_other_region(data: dict[str, Any]) -> None:
+    log_bucket(data)["region"] = "eu-west-1"
+
+
 def logs_into_itself(data: dict[str, Any]) -> None:
     audit_bucket(data)["logging"] = {"target_bucket": BUCKET, "target_prefix": "logs/"}
 
@@ -114,6 +118,7 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "logs-into-itself": (logs_into_itself, "logs into itself"),
     "target-missing": (target_missing, f"the bucket {LOG_BUCKET} does not exist"),
     "target-in-other-account": (target_in_other_account, "is not one of account 111122223333's own buckets"),
+    "target-in-other-region": (target_in_other_region, "a bucket in eu-west-1, not us-east-1"),
     "no-target-policy": (drop_log_policy, "ACLs are disabled, so only the policy can grant it"),
     "wrong-prefix": (set_log_policy(delivery_statement(SOURCE_ACCOUNT,
                                                        resource=f"arn:aws:s3:::{LOG_BUCKET}/elb-logs/*")),
@@ -184,7 +189,8 @@ def with_target(snapshot: Any, **changes: Any) -> Any:
 
 
 @pytest.mark.parametrize(("field", "api"), [
-    ("owned", "s3:ListBuckets"), ("policy", "s3:GetBucketPolicy"), ("ownership", "s3:GetBucketOwnershipControls"),
+    ("owned", "s3:ListBuckets"), ("region", "s3:GetBucketLocation"), ("policy", "s3:GetBucketPolicy"),
+    ("ownership", "s3:GetBucketOwnershipControls"),
 ])
 def test_unreadable_target_is_an_error(ref_chain: Any, reference_snapshot: Any, field: str, api: str) -> None:
     finding = run_check(logging_check, view(ref_chain, with_target(reference_snapshot, **{field: unreadable(api)})))
