@@ -2,7 +2,8 @@
 
 Each example runs the AWS checks in-process with the secrets in the environment (the moto target
 provisions the ExternalId into the trust policy) and with a plugin that behaves like a careless check:
-it prints and logs both secrets. The HTML (including its base64 extras), evidence.json, junit.xml with
+it prints and logs both secrets. The HTML (including its base64 extras), evidence.json, the PDF's text and
+embedded files, junit.xml with
 `junit_logging=all`, the manifest, and the terminal output (with live logging and `-rA`) are searched.
 """
 
@@ -72,6 +73,13 @@ def _all_output(evidence: Path, terminal: str) -> dict[str, str]:
             texts[str(path.relative_to(evidence))] = text
             for n, match in enumerate(_DATA_URI.finditer(html.unescape(text))):
                 texts[f"{path.name} data-uri #{n}"] = base64.b64decode(match.group(1)).decode("utf-8", "replace")
+            if path.suffix == ".pdf":  # its text streams are compressed: search the extracted text and attachments
+                from pypdf import PdfReader
+
+                reader = PdfReader(path)
+                texts[f"{path.name} text"] = "\n".join(page.extract_text() or "" for page in reader.pages)
+                for name, contents in reader.attachments.items():
+                    texts[f"{path.name} embedded {name}"] = b"".join(contents).decode("utf-8", "replace")
     return texts
 
 
