@@ -34,8 +34,9 @@ from chain_helpers import (
     with_trust,
 )
 
-from compliance.chain.requests import principal_caller
+from compliance.chain.requests import allow_all_policy, principal_caller
 from compliance.checks.test_aws_trust import test_aws_trust_denies_other_principals as others_denied
+from compliance.iam import PolicyKind, Request, evaluate, parse_policy
 from compliance.model import Finding, Status
 
 CANONICAL_USER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
@@ -242,3 +243,39 @@ def test_provisioned_key_policy_with_bare_account_id_passes_every_check(ref_chai
     assert snapshot.bucket.value.kms_key.value.policy["Statement"][0]["Principal"] == {"AWS": CUSTOMER}
     findings = run_all(ref_chain, snapshot)
     assert {n: f.message for n, f in findings.items() if f.status is not Status.PASS} == {}
+
+
+# -- the engine, form by form --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("principal", "caller", "allowed"), [
+    ({"AWS": CUSTOMER}, f"arn:aws:iam::{CUSTOMER}:user/ops", True),
+    ({"AWS": CUSTOMER}, f"arn:aws:iam::{CUSTOMER}:role/Ops", True),
+    ({"AWS": CUSTOMER}, "arn:aws:iam::444455556666:user/ops", False),
+    ({"AWS": f"arn:aws:iam::{CUSTOMER}:root"}, f"arn:aws:iam::{CUSTOMER}:user/ops", True),
+    ({"AWS": f"arn:aws:iam::{CUSTOMER}:root"}, "arn:aws:iam::444455556666:root", False),
+    ("*", "anonymous", True),
+    ({"AWS": "*"}, "arn:aws:iam::444455556666:user/anyone", True),
+    ({"CanonicalUser": CANONICAL_USER}, CANONICAL_USER, True),
+    ({"CanonicalUser": CANONICAL_USER}, f"arn:aws:iam::{CUSTOMER}:user/ops", False),
+    ({"Service": "logging.s3.amazonaws.com"}, "logging.s3.amazonaws.com", True),
+    ({"Service": "logging.s3.amazonaws.com"}, "lambda.amazonaws.com", False),
+    ({"Federated": "accounts.google.com"}, "accounts.google.com", True),
+    ({"AWS": f"arn:aws:sts::{CUSTOMER}:assumed-role/Ops/alice"}, f"arn:aws:sts::{CUSTOMER}:assumed-role/Ops/alice",
+     True),
+    ({"AWS": f"arn:aws:sts::{CUSTOMER}:assumed-role/Ops/alice"}, f"arn:aws:sts::{CUSTOMER}:assumed-role/Ops/bob",
+     False),
+], ids=["bare-id-user", "bare-id-role-session", "bare-id-other-account", "root-arn-user", "root-arn-other-root",
+        "star-anonymous", "aws-star-anyone", "canonical-user", "canonical-user-not-iam", "service",
+        "other-service", "web-identity", "session-arn", "other-session"])
+def test_engine_matches_every_principal_form(principal: Any, caller: str, allowed: bool) -> None:
+    """A bucket in another account (999988887777) whose policy grants s3:GetObject to `principal`, asked by `caller`
+    whose own identity policy (where it has one) allows everything, so the bucket policy decides: the account forms
+    delegate to the account's principals, the other forms name exactly one caller."""
+    document = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]},
+        kind=PolicyKind.RESOURCE, name="bucket policy")
+    who = principal_caller(caller, "caller")
+    request = Request(who.arn, who.account, "s3:GetObject", f"arn:aws:s3:::{BUCKET}/qualio/r.pdf", "999988887777",
+                      {**who.context, "aws:SecureTransport": "true"})
+    identity = (allow_all_policy(),) if who.account else ()
+    assert evaluate(request, identity_policies=identity, resource_policy=document).allowed() is allowed
