@@ -96,7 +96,7 @@ def _arn_globs(statements: Sequence[Statement]) -> list[Glob]:
     globs: list[Glob] = []
     for statement in statements:
         for condition in statement.compiled_conditions:
-            if condition.key_lower in PRINCIPAL_ARN_KEYS or condition.key_lower == "aws:userid":
+            if condition.key_lower in PRINCIPAL_ARN_KEYS:
                 for value in condition.values:
                     if "${" not in value:
                         literal = condition.family.name.startswith("String") and "Equals" in condition.family.name
@@ -161,6 +161,27 @@ def account_callers(account: str, *, org: str | None, org_path: str | None, exac
     return out
 
 
+def _named_sessions(account: str, values: Iterable[str], org: str | None, org_path: str | None,
+                    where: str) -> list[Caller]:
+    """Sessions a Principal element names by their own ARN (assumed-role or federated-user)."""
+    out: list[Caller] = []
+    absent = _absent_for_iam(org, org_path is not None)
+    for value in sorted(values):
+        match = re.fullmatch(rf"arn:aws:sts::{account}:(assumed-role/([^/]+)/.+|federated-user/.+)", value)
+        if match is None:
+            continue
+        if match.group(2):
+            role = f"arn:aws:iam::{account}:role/{match.group(2)}"
+            context = _iam_context(role, account, "AssumedRole", org, org_path, "AROAUNNAMEDROLEID:named")
+            out.append(Caller(f"the role session {value} ({where})", Kind.ROLE_SESSION, value, account, context,
+                              absent, org))
+        else:
+            context = _iam_context(value, account, "FederatedUser", org, org_path, f"{account}:named")
+            out.append(Caller(f"the federated-user session {value} ({where})", Kind.FEDERATED_USER, value, account,
+                              context, absent, org))
+    return out
+
+
 def outside_accounts(policies: Sequence[PolicyDocument], customer: str, extra: Iterable[str]) -> list[str]:
     statements = [s for p in policies for s in p.statements]
     aws, *_ = _principal_values(statements)
@@ -195,6 +216,11 @@ def outside_callers(policies: Sequence[PolicyDocument], *, customer: str, custom
         for org in organizations(policies, customer_org.organization_id):
             path = customer_org.org_path if org is not None and org == customer_org.organization_id else None
             callers = account_callers(account, org=org, org_path=path, exact=aws, globs=globs, where=where)
+            callers += _named_sessions(account, aws, org, path, where)
+            # an outside role's unique id and an outside user's name are whatever that account made them
+            callers = [Caller(c.label, c.kind, c.arn, c.account,
+                              {k: v for k, v in c.context.items() if k not in ("aws:userid", "aws:username")
+                               or c.kind == Kind.ROOT}, c.absent, c.org) for c in callers]
             if org is not None and path is None:
                 # an account of another (or the same) organization: its OU path is its own, any value
                 callers = [Caller(c.label, c.kind, c.arn, c.account, c.context,

@@ -38,7 +38,7 @@ MULTIVALUED = frozenset({
 _STRING = "string"
 KEY_TYPES = {
     "aws:sourceip": "ip", "aws:vpcsourceip": "ip",
-    "aws:currenttime": "date", "aws:epochtime": "date", "aws:tokenissuetime": "date",
+    "aws:currenttime": "date", "aws:epochtime": "epoch", "aws:tokenissuetime": "date",
     "aws:securetransport": "bool", "aws:multifactorauthpresent": "bool", "aws:viaawsservice": "bool",
     "aws:principalisawsservice": "bool", "aws:multifactorauthage": "number", "s3:signatureage": "number",
     "s3:object-lock-remaining-retention-days": "number", "s3:max-keys": "number",
@@ -125,7 +125,17 @@ def _ip_candidates(conditions: Sequence[CompiledCondition]) -> list[str]:
     return out
 
 
+def _epoch_candidates(conditions: Sequence[CompiledCondition]) -> list[str]:
+    """aws:EpochTime is compared with Numeric or Date operators ("Date or Numeric" in the global condition keys
+    page); both read epoch seconds, so one set of cuts serves both."""
+    bounds = [parse_number(v) if _FAMILY_GROUP[c.family.name] == "number" else parse_date(v)
+              for c in conditions for v in c.values if _FAMILY_GROUP[c.family.name] in ("number", "date")]
+    return [_format_number(p) for p in _points(bounds or [0.0], 86_400.0)]
+
+
 def _family_candidates(group: str, conditions: Sequence[CompiledCondition], extra: Iterable[str]) -> list[str]:
+    if group == "epoch":
+        return _epoch_candidates(conditions)
     if group == _STRING:
         return _string_candidates(conditions, extra)
     if group == "number":
@@ -190,6 +200,8 @@ def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Ite
     groups = {_FAMILY_GROUP[c.family.name] for c in conditions if c.family is not NULL} or {_STRING}
     typed = KEY_TYPES.get(key)
     approximate = None
+    if typed == "epoch":
+        groups = {g for g in groups if g not in ("number", "date")} | {"epoch"}
     if typed is not None:
         if groups - {typed}:
             approximate = f"{key} holds {typed} values but is compared as {' and '.join(sorted(groups - {typed}))}"
@@ -200,8 +212,8 @@ def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Ite
         if len(groups) > 1:
             approximate = f"{key} is compared as {' and '.join(sorted(groups))}"
     for group in sorted(groups):
-        singles += _family_candidates(group, [c for c in conditions if _FAMILY_GROUP[c.family.name] == group],
-                                      extra if group == _STRING else ())
+        family = [c for c in conditions if _FAMILY_GROUP[c.family.name] == group or group == "epoch"]
+        singles += _family_candidates(group, family, extra if group == _STRING else ())
     singles += list(extra)
     allow_absent = allow_absent and key not in ALWAYS_PRESENT
     multivalued = multivalued or key in MULTIVALUED or any(c.qualifier is not Qualifier.NONE for c in conditions)

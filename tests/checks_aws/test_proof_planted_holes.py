@@ -270,3 +270,28 @@ def test_misspelt_actions_are_reported(ref_chain: Chain, reference_snapshot: Aws
     assert finding.status is Status.FAIL
     assert "s3:DeleteObjekt" in finding.message and "denies nothing" in finding.message
     assert "s3:Put*" not in finding.message
+
+
+@SETTINGS
+@given(unique=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=12, max_size=16))
+def test_hole_behind_an_outside_role_unique_id(ref_chain: Chain, reference_snapshot: AwsSnapshot,
+                                               unique: str) -> None:
+    snapshot = _bucket(reference_snapshot, _outsider("s3:GetObject", {"StringLike": {"aws:userid": f"AROA{unique}:*"}}))
+    assert _read(ref_chain, snapshot) is Status.FAIL
+
+
+def test_hole_for_a_named_outside_session(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    session = "arn:aws:sts::444455556666:assumed-role/Partner/batch-7"
+    grant = {"Sid": "Session", "Effect": "Allow", "Principal": {"AWS": session}, "Action": "s3:DeleteObject",
+             "Resource": RECORDS}
+    finding = run_check(proofs.test_aws_proof_records_write_only_intended, view(ref_chain,
+                                                                               _bucket(reference_snapshot, grant)))
+    assert finding.status is Status.FAIL and "batch-7" in finding.message
+
+
+@SETTINGS
+@given(start=st.integers(min_value=1_800_000_000, max_value=1_900_000_000))
+def test_hole_behind_an_epoch_window(ref_chain: Chain, reference_snapshot: AwsSnapshot, start: int) -> None:
+    window = {"NumericGreaterThan": {"aws:EpochTime": str(start)},
+              "NumericLessThan": {"aws:EpochTime": str(start + 3600)}}
+    assert _write(ref_chain, _bucket(reference_snapshot, _outsider("s3:PutObject", window))) is Status.FAIL
