@@ -358,3 +358,53 @@ def test_bucket_arn_context_condition_passes_with_a_bucket_key_but_not_with_dsse
     finding = run_check(KMS, deployed(reference_deployment, dsse, bucket_key(True), policy))
     assert_status(finding, Status.FAIL, "kms:GenerateDataKey")
     assert declared_evidence(finding)["encryption applied by S3"]["bucket_key"] is False
+
+
+# -- every AWS check on the reference, for each secure request shape --------------------------------------------
+
+SECURE_SHAPES = {
+    "no-sse-header": {"sse_header": SseHeader.NONE, "kms_key_id_header": False},
+    "explicit-kms-with-key": {"sse_header": SseHeader.AWS_KMS},
+    "owner-full-control-acl": {"acl": CannedAcl.BUCKET_OWNER_FULL_CONTROL},
+    "single-part-only": {"upload_kinds": (UploadKind.SINGLE,)},
+    "multipart-only": {"upload_kinds": (UploadKind.MULTIPART,)},
+}
+
+
+def every_view_check() -> list[Callable[..., Finding]]:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import compliance.checks as package
+
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("test_aws_"):
+            continue
+        module = importlib.import_module(f"compliance.checks.{info.name}")
+        for name in sorted(dir(module)):
+            fn = getattr(module, name)
+            if name.startswith("test_aws_") and callable(fn) \
+                    and set(inspect.signature(fn).parameters) <= {"chain_view", "fuzz_budget"}:
+                found.append(fn)
+    return found
+
+
+@pytest.mark.parametrize("shape", sorted(SECURE_SHAPES))
+def test_secure_request_shapes_keep_every_check_passing(ref_chain: Chain, reference_snapshot: Any,
+                                                        monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
+    """On the reference deployment each of these declared request shapes is a secure look-alike: no check may
+    change its verdict because of it, and none may crash."""
+    import inspect
+
+    monkeypatch.setenv("COMPLIANCE_FUZZ_SEED", "20261129")
+    chain = with_vendor(ref_chain, **SECURE_SHAPES[shape])
+    changed = {}
+    for fn in every_view_check():
+        args: tuple[Any, ...] = (10,) if "fuzz_budget" in inspect.signature(fn).parameters else ()
+        before = run_check(fn, view(ref_chain, reference_snapshot), *args)
+        after = run_check(fn, view(chain, reference_snapshot), *args)
+        if after.status is not before.status:
+            changed[fn.__name__] = f"{before.status.value} -> {after.status.value}: {after.message}"
+    assert not changed, changed

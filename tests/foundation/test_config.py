@@ -434,3 +434,18 @@ def test_bundled_reference_chain_comments_show_every_new_key() -> None:
     text = default_chain_path().read_text(encoding="utf-8")
     for key in ("sse_header", "kms_key_id_header", "acl", "upload_kinds", "readers", "[[aws.declared_assumers]]"):
         assert f"# {key}" in text, key
+
+
+def test_request_and_proof_keys_in_a_multi_chain_file_name_the_chain_entry() -> None:
+    text = to_toml(two_chains()) + f'''
+[[chains.aws.declared_assumers]]
+principal = "{GITHUB}"
+conditions = {{ "{GITHUB_SUB}" = "repo:acme/exports:ref:refs/heads/main" }}
+'''
+    config = parse_chain_config(text, SOURCE, env={**SECRETS, "EXPORT_EXTERNAL_ID_EU": "y" * 16})
+    assert config.chains[0].aws.declared_assumers == ()
+    assert config.chains[1].aws.declared_assumers[0].principal == GITHUB
+    data = two_chains()
+    data["chains"][1]["vendor"]["sse_header"] = "aws:kms:sse"
+    err = error_of(data, require_secrets=False)
+    assert err.key == "chains[1].vendor.sse_header" and "'aws:kms:sse' is not one of" in err.problem
