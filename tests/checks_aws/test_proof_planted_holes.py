@@ -295,3 +295,53 @@ def test_hole_behind_an_epoch_window(ref_chain: Chain, reference_snapshot: AwsSn
     window = {"NumericGreaterThan": {"aws:EpochTime": str(start)},
               "NumericLessThan": {"aws:EpochTime": str(start + 3600)}}
     assert _write(ref_chain, _bucket(reference_snapshot, _outsider("s3:PutObject", window))) is Status.FAIL
+
+
+GITHUB = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+PINNED_SUB = "repo:acme/exports:ref:refs/heads/main"
+
+
+def _declared(chain: Chain) -> Chain:
+    from dataclasses import replace as replaced
+
+    from compliance.config import AssumerKind, DeclaredAssumer
+
+    assumer = DeclaredAssumer(GITHUB, AssumerKind.OIDC_PROVIDER,
+                              {"token.actions.githubusercontent.com:sub": PINNED_SUB})
+    return replaced(chain, aws=replaced(chain.aws, declared_assumers=(assumer,)))
+
+
+def _oidc_trust(condition: dict[str, Any]) -> dict[str, Any]:
+    return {"Sid": "Ci", "Effect": "Allow", "Principal": {"Federated": GITHUB},
+            "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition}
+
+
+def test_declared_oidc_path_with_pinned_sub_passes(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    trust = _oidc_trust({"StringEquals": {"token.actions.githubusercontent.com:sub": PINNED_SUB,
+                                          "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}})
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), trust])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(_declared(ref_chain), snapshot))
+    assert finding.status is Status.PASS, finding.message
+
+
+def test_declared_oidc_path_with_wildcard_sub_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    trust = _oidc_trust({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}})
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), trust])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(_declared(ref_chain), snapshot))
+    assert finding.status is Status.FAIL and "oidc-provider" in finding.message
+
+
+def test_service_principal_in_trust_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    service = {"Sid": "Ec2", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+               "Action": "sts:AssumeRole"}
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), service])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "ec2.amazonaws.com" in finding.message
+
+
+def test_own_account_root_in_trust_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    own = {"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+           "Action": "sts:AssumeRole"}
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), own])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "111122223333" in finding.message
