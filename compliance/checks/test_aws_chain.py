@@ -21,6 +21,9 @@ def _organization(kit: EvidenceKit, view: ChainView) -> Evidence:
         "rcps": rcps or "none apply (RCPs not enabled, no organization, or the management account)",
         "organization_context": org.to_json() if org is not None else (
             "not readable" if view.snapshot.org_context.failure is not None else "the account is in no organization"),
+        "assumption": "Only the customer account's membership is read: the vendor and every other account's "
+                      "principals are evaluated without aws:PrincipalOrgID / aws:PrincipalOrgPaths (outside the "
+                      "organization).",
     }, "organizations:ListPoliciesForTarget")
 
 
