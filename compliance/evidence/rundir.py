@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from compliance.evidence.verdict import verdict_of
 from compliance.state import RunState
 
 HTML_NAME = "evidence.html"
+PDF_NAME = "evidence.pdf"
 JUNIT_NAME = "junit.xml"
 JSON_NAME = "evidence.json"
 LATEST = "latest"
@@ -140,7 +142,14 @@ class EvidenceWriter:
         run_dir = self.state.run_dir
         assert run_dir is not None
         if self._document is not None:
-            write_pdf_copy(run_dir, self._document)
+            try:
+                write_pdf_copy(run_dir, self._document)
+            except Exception as exc:  # the rest of the record must still be hashed and signed
+                (run_dir / (PDF_NAME + ".tmp")).unlink(missing_ok=True)
+                message = self.state.redactor().text(f"{type(exc).__name__}: {exc}".splitlines()[0])
+                sys.stderr.write(f"ERROR: {PDF_NAME} could not be written ({message}); the record is incomplete "
+                                 "and `python -m compliance verify` will report it missing. Fix: install WeasyPrint "
+                                 "and the Pango library (see README, 'Evidence, signatures and the PDF')\n")
         write_manifest(run_dir)
         key = self.state.resources.get(_PRIVATE_KEY)
         signature = self.state.resources.get(SIGNATURE_KEY)

@@ -12,7 +12,7 @@ import pytest
 from compliance.__main__ import main as cli
 from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES, manifest_body, run_files, write_manifest
 
-from .conftest import COMPLIANCE_DIR, Keys, SuiteRun
+from .conftest import COMPLIANCE_DIR, Keys, RunSuite, SuiteRun
 
 
 def _sample_run(tmp_path: Path) -> Path:
@@ -132,3 +132,19 @@ def test_missing_sign_key_is_a_usage_error(pytester: pytest.Pytester) -> None:
     errors = [line for line in result.outlines + result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and "--sign-key" in errors[0] and "no such private key file" in errors[0]
     assert not evidence.exists()
+
+
+def test_a_pdf_that_cannot_be_written_leaves_an_incomplete_but_hashed_record(
+        run_suite: RunSuite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import compliance.evidence.pdf as pdf
+
+    def broken(*_: object, **__: object) -> None:
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(pdf, "write_pdf", broken)
+    run = run_suite()
+    assert "evidence.pdf could not be written" in "\n".join(run.result.errlines + run.result.outlines)
+    assert (run.run_dir / MANIFEST_NAME).is_file() and not (run.run_dir / "evidence.pdf").exists()
+    assert not list(run.run_dir.glob("*.tmp"))
+    assert cli(["verify", str(run.run_dir)]) == 1
+    assert "evidence.pdf: the record needs this file" in capsys.readouterr().out
