@@ -362,7 +362,7 @@ def test_bucket_arn_context_condition_passes_with_a_bucket_key_but_not_with_dsse
 
 # -- every AWS check on the reference, for each secure request shape --------------------------------------------
 
-SECURE_SHAPES = {
+SECURE_SHAPES: dict[str, dict[str, Any]] = {
     "no-sse-header": {"sse_header": SseHeader.NONE, "kms_key_id_header": False},
     "explicit-kms-with-key": {"sse_header": SseHeader.AWS_KMS},
     "owner-full-control-acl": {"acl": CannedAcl.BUCKET_OWNER_FULL_CONTROL},
