@@ -26,6 +26,8 @@ from compliance.config import Chain
 from compliance.errors import ReadError
 from compliance.iam import Decision, Request
 from compliance.plugin import PACKAGE_DIR
+from compliance.targets.aws_moto import MotoAwsTarget, account_session
+from compliance.targets.aws_reader import AwsReader, CallLog, instrument_session
 from compliance.targets.snapshot import (
     AccessPointKind,
     AccessPointSnapshot,
@@ -116,15 +118,27 @@ def test_access_points_are_read_with_policy_and_origin(reference_deployment: dic
     assert views["audit-readers"].kind is AccessPointKind.STANDARD and views["audit-readers"].alias
 
 
-def test_object_lambda_read_fails_on_moto_when_a_supporting_access_point_exists(
+def test_object_lambda_on_moto_is_an_absence_elsewhere_a_failure(
         reference_deployment: dict[str, Any], ref_chain: Chain) -> None:
-    """moto implements no Object Lambda API: with an access point on the bucket the chain could have one, so the
-    read is a failure and any check needing every path is ERROR; the other kinds stay readable."""
-    cv = chain_view(deployment(reference_deployment, delegation=True, points=[{"name": "audit-readers"}]), ref_chain)
+    """moto implements no Object Lambda API (404). The moto target's chain cannot have one (a deployment cannot
+    declare it), so there it is a documented absence; read from any other endpoint, an access point on the bucket
+    means one could exist, so the same 404 is a failure and a check needing every path is ERROR."""
+    data = deployment(reference_deployment, delegation=True, points=[{"name": "audit-readers"}])
+    target = MotoAwsTarget(deployment_from(data))
+    target.start()
+    try:
+        emulated = target.snapshot(ref_chain)
+        session = account_session(ACCOUNT)
+        instrument_session(session, CallLog(), read_only=True)
+        direct = AwsReader(session).read_access_points(ref_chain)["object_lambda_access_points"]
+    finally:
+        target.stop()
+    assert emulated.object_lambda_access_points.absent_code == "NotInDeployment"
+    assert [p.name for p in view(ref_chain, emulated).access_points()] == ["audit-readers"]
+    assert direct.failure is not None and direct.failure.api == "s3control:ListAccessPointsForObjectLambda"
     with pytest.raises(ReadError) as info:
-        cv.access_points()
+        view(ref_chain, replace(emulated, object_lambda_access_points=direct)).access_points()
     assert info.value.api == "s3control:ListAccessPointsForObjectLambda"
-    assert cv.access_points(AccessPointKind.STANDARD, AccessPointKind.MULTI_REGION)
 
 
 def test_no_access_point_means_no_object_lambda_path(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:

@@ -79,8 +79,15 @@ def test_access_points_of_every_kind(snapshot: AwsSnapshot) -> None:
     assert [(m.name, m.kind) for m in mraps] == [("global-reports", AccessPointKind.MULTI_REGION)]
     assert mraps[0].arn == f"arn:aws:s3::{CUSTOMER}:accesspoint/{mraps[0].alias}"
     assert mraps[0].policy.absent_code == "NoSuchMultiRegionAccessPointPolicy"
-    # moto has no Object Lambda API: with supporting access points present, that is a failure, not "none"
-    olap = snapshot.object_lambda_access_points
+    # moto has no Object Lambda API and a deployment cannot declare one: the moto target records an absence
+    assert snapshot.object_lambda_access_points.absent_code == "NotInDeployment"
+
+
+def test_object_lambda_read_elsewhere_is_a_failure(target: MotoAwsTarget) -> None:
+    """The reader itself (as live mode uses it) keeps the 404 as a failure once a supporting access point exists."""
+    session = account_session(CUSTOMER)
+    instrument_session(session, CallLog(), read_only=True)
+    olap = AwsReader(session).read_access_points(make_chain())["object_lambda_access_points"]
     assert olap.failure is not None and olap.failure.api == "s3control:ListAccessPointsForObjectLambda"
 
 
