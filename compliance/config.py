@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -75,6 +76,14 @@ class AssumerKind(StrEnum):
     SERVICE = "service"
 
 _E = TypeVar("_E", bound=StrEnum)
+
+MAX_DAYS = 36_500
+"""Upper bound of every day count in a chain config: 100 years, the longest record retention the suite reasons
+about (S3 Object Lock default retention is given in days or years; Azure immutability allows up to 146,000 days)."""
+MAX_EXPORT_AGE_HOURS = 8_760.0
+"""`aws.max_export_age_hours` is at most one year: an export older than that is not a working chain."""
+MAX_NESTING = 64
+"""Deepest nesting of tables and arrays accepted in a config or deployment file (the reference uses 8)."""
 
 
 def default_chain_path() -> Path:
@@ -246,23 +255,32 @@ class _Reader:
         return value
 
     def integer(self, name: str, example: int, *, required: bool = True, default: int | None = None,
-                minimum: int = 0) -> int:
+                minimum: int = 0, maximum: int = MAX_DAYS) -> int:
         value = self._get(name, required and default is None, str(example))
         if value is None:
             assert default is not None
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"expected a whole number, got {value!r}", f"write it as `{name} = {example}`")
+            raise self.fail(name, f"expected a whole number, got {_show(value)}", f"write it as `{name} = {example}`")
         if value < minimum:
-            raise self.fail(name, f"must be at least {minimum}, got {value}", f"set `{name} = {example}`")
+            raise self.fail(name, f"must be at least {minimum}, got {_show(value)}", f"set `{name} = {example}`")
+        if value > maximum:
+            raise self.fail(name, f"must be at most {maximum}, got {_show(value)}", f"set `{name} = {example}`")
         return value
 
-    def number(self, name: str, example: float, *, default: float) -> float:
+    def number(self, name: str, example: float, *, default: float, maximum: float) -> float:
+        """A positive, finite number up to `maximum` (TOML also reads nan and inf as floats)."""
         value = self._get(name, False, str(example))
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.fail(name, f"expected a positive number, got {value!r}", f"write it as `{name} = {example}`")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise self.fail(name, f"expected a positive number, got {_show(value)}",
+                            f"write it as `{name} = {example}`")
+        if not math.isfinite(value):
+            raise self.fail(name, f"expected a positive finite number, got {_show(value)}",
+                            f"write it as `{name} = {example}`")
+        if value > maximum:
+            raise self.fail(name, f"must be at most {maximum:g}, got {_show(value)}", f"set `{name} = {example}`")
         return float(value)
 
     def boolean(self, name: str, *, default: bool) -> bool:
@@ -290,6 +308,36 @@ class _Reader:
                 hint = (f"did you mean `{close[0]}`?" if close
                         else f"remove it; known keys: {', '.join(sorted(self.used))}")
                 raise ConfigError(self.source, self.key(name), "unknown key", hint)
+
+
+def _cidr(r: _Reader, where: str, cidr: Any) -> str:
+    """One CIDR, exactly as written: a network with host bits set is refused, never widened.
+
+    `ipaddress.ip_network(strict=True)` raises for "203.0.113.7/8" where `strict=False` would silently
+    return 203.0.0.0/8, a network 65,536 times larger than the one address meant. A bare address is a /32
+    (IPv4) or /128 (IPv6), as aws:SourceIp reads it (IAM User Guide, "IP address condition operators").
+    """
+    if not isinstance(cidr, str) or not cidr.strip():
+        raise r.fail(where, f"{_show(cidr)} is not a valid IPv4 or IPv6 CIDR",
+                     'use a network like "203.0.113.0/24" or "2001:db8::/32"')
+    try:
+        return str(ipaddress.ip_network(cidr.strip(), strict=True))
+    except ValueError:
+        pass
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        raise r.fail(where, f"{_show(cidr)} is not a valid IPv4 or IPv6 CIDR",
+                     'use a network like "203.0.113.0/24" or "2001:db8::/32"') from None
+    address = cidr.strip().split("/", 1)[0]
+    raise r.fail(where, f"{_show(cidr)} has host bits set: as a network it would widen to {network}",
+                 f'write the one address as "{address}/{network.max_prefixlen}" or the network as "{network}"')
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as an error line quotes it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _env_name(r: _Reader, name: str, example: str) -> str:
@@ -320,15 +368,7 @@ def _vendor(source: str, path: str, table: Mapping[str, Any]) -> VendorConfig:
     ips_raw = r._get("source_ips", False, '["203.0.113.0/24"]') or []
     if not isinstance(ips_raw, list):
         raise r.fail("source_ips", "expected a list of CIDRs", 'write it as `source_ips = ["203.0.113.0/24"]`')
-    ips: list[str] = []
-    for i, cidr in enumerate(ips_raw):
-        try:
-            if not isinstance(cidr, str):
-                raise ValueError
-            ips.append(str(ipaddress.ip_network(cidr, strict=False)))
-        except ValueError:
-            raise r.fail(f"source_ips[{i}]", f"{cidr!r} is not a valid IPv4 or IPv6 CIDR",
-                         'use a network like "203.0.113.0/24" or "2001:db8::/32"') from None
+    ips = [_cidr(r, f"source_ips[{i}]", cidr) for i, cidr in enumerate(ips_raw)]
     sse_header, kms_key_id_header, acl, upload_kinds = _vendor_request(r)
     r.finish()
     return VendorConfig(name, principal, external_id_env, configured, tags, tuple(ips), sse_header,
@@ -382,7 +422,7 @@ def _aws(source: str, path: str, table: Mapping[str, Any]) -> AwsConfig:
         raise r.fail("prefix", "S3 keys do not start with '/'", f'write `prefix = "{prefix.lstrip("/")}"`')
     region = r.string("region", "us-east-1", pattern=REGION_RE, what="AWS region")
     retention = r.integer("min_retention_days", 2555, minimum=1)
-    age = r.number("max_export_age_hours", 26, default=26.0)
+    age = r.number("max_export_age_hours", 26, default=26.0, maximum=MAX_EXPORT_AGE_HOURS)
     audit_role = r.string("audit_role_arn", "arn:aws:iam::111122223333:role/ComplianceAudit", required=False,
                           default="", pattern=None)
     if audit_role and not ROLE_ARN_RE.match(audit_role):
@@ -488,16 +528,7 @@ def _azure_ips(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
         return default
     if not isinstance(raw, list):
         raise r.fail("vendor_ips", "expected a list of CIDRs", 'write it as `vendor_ips = ["203.0.113.0/24"]`')
-    ips: list[str] = []
-    for i, cidr in enumerate(raw):
-        try:
-            if not isinstance(cidr, str):
-                raise ValueError
-            ips.append(str(ipaddress.ip_network(cidr, strict=False)))
-        except ValueError:
-            raise r.fail(f"vendor_ips[{i}]", f"{cidr!r} is not a valid IPv4 or IPv6 CIDR",
-                         'use a network like "203.0.113.0/24"') from None
-    return tuple(ips)
+    return tuple(_cidr(r, f"vendor_ips[{i}]", cidr) for i, cidr in enumerate(raw))
 
 
 def _azure(source: str, path: str, table: Mapping[str, Any], aws_retention: int,
@@ -561,10 +592,16 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
     """Parse and validate a chain config. Raises `ConfigError` with one clear line."""
     import hashlib
 
+    too_deep = nesting_error(source, text, "TOML")
+    if too_deep is not None:
+        raise too_deep
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "(file)", f"not valid TOML ({exc})", "fix the TOML syntax at that position") from None
+    except RecursionError:  # nesting hidden from the bracket count (e.g. dotted keys): still one line
+        raise ConfigError(source, "(file)", f"nested deeper than {MAX_NESTING} levels",
+                          "flatten the tables and arrays") from None
     if "chains" in data:
         extra = sorted(set(data) - {"chains"})
         if extra:
@@ -573,6 +610,11 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
         entries = data["chains"]
         if not isinstance(entries, list) or not entries:
             raise ConfigError(source, "chains", "expected one or more [[chains]] tables", "add a [[chains]] table")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ConfigError(source, f"chains[{i}]", f"expected a [[chains]] table, got {_show(entry)}",
+                                  'write each chain as a [[chains]] table with `id = "..."`, [chains.vendor] and '
+                                  "[chains.aws]")
         chains = tuple(_chain(source, f"chains[{i}]", t, None) for i, t in enumerate(entries))
     else:
         vendor = data.get("vendor", {})
@@ -598,6 +640,40 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
                     raise ConfigError(source, where + key, f"environment variable {var} is not set",
                                       f"export {var}=<value> before running (the value is never written to a file)")
     return config
+
+
+def nesting_error(source: str, text: str, what: str) -> ConfigError | None:
+    """A `ConfigError` when `text` nests arrays/tables deeper than MAX_NESTING, else None.
+
+    Counted on the raw text (brackets outside strings), before any recursive parser or walker sees it: a file
+    nested 50,000 deep would otherwise end in a RecursionError traceback. Shared by the TOML and JSON loaders.
+    """
+    depth = 0
+    quote = ""
+    escaped = False
+    comment = False
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char == "#" and what == "TOML":
+            comment = True
+        elif (char == "'" and what == "TOML") or char == '"':
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return ConfigError(source, "(file)", f"{what} nested deeper than {MAX_NESTING} levels",
+                                   "flatten the nesting; no valid file needs that depth")
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def load_chain_config(path: Path, **kwargs: Any) -> ChainConfig:

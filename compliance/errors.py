@@ -5,6 +5,17 @@ Each message is meant to be shown to a person as one line: what is wrong, where,
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+_MAX_PART = 300
+
+
+def one_line(text: str, limit: int = _MAX_PART) -> str:
+    """`text` made safe for a one-line message: control characters and line breaks escaped, cut to `limit`."""
+    text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
 
 class ComplianceError(Exception):
     """Root of every error this project raises deliberately."""
@@ -14,11 +25,11 @@ class ConfigError(ComplianceError):
     """The chain config, deployment file or a command-line option is invalid."""
 
     def __init__(self, source: str, key: str, problem: str, fix: str) -> None:
-        self.source = source
-        self.key = key
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{source}: {key}: {problem}. Fix: {fix}")
+        self.source = one_line(source)
+        self.key = one_line(key)
+        self.problem = one_line(problem)
+        self.fix = one_line(fix)
+        super().__init__(f"{self.source}: {self.key}: {self.problem}. Fix: {self.fix}")
 
 
 class PolicyError(ComplianceError):
@@ -63,8 +74,8 @@ class CaseError(ComplianceError):
     """An IAM evaluation case (request plus policies) is malformed. Names the file and the key."""
 
     def __init__(self, source: str, key: str | None, problem: str) -> None:
-        self.source = source
-        self.key = key
-        self.problem = problem
-        where = source if key is None else f"{source}: {key}"
-        super().__init__(f"{where}: {problem}")
+        self.source = one_line(source)
+        self.key = None if key is None else one_line(key)
+        self.problem = one_line(problem)
+        where = self.source if self.key is None else f"{self.source}: {self.key}"
+        super().__init__(f"{where}: {self.problem}")

@@ -78,11 +78,11 @@ def test_reference_chain_parses_into_typed_values() -> None:
 
 
 def test_cidrs_are_normalised_and_optional_keys_parsed() -> None:
-    data = edit(lambda d: d["vendor"].update(source_ips=["203.0.113.7/24", "2001:db8::/32"]))
+    data = edit(lambda d: d["vendor"].update(source_ips=["203.0.113.0/24", "2001:DB8::/32", "198.51.100.7"]))
     data["aws"]["audit_role_arn"] = "arn:aws:iam::111122223333:role/ComplianceAudit"
     data["aws"]["organizations_role_arn"] = "arn:aws:iam::222233334444:role/OrganizationsReadOnly"
     (chain,) = parse(data).chains
-    assert chain.vendor.source_ips == ("203.0.113.0/24", "2001:db8::/32")
+    assert chain.vendor.source_ips == ("203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32")
     assert chain.aws.audit_role_arn == "arn:aws:iam::111122223333:role/ComplianceAudit"
     assert chain.aws.organizations_role_arn == "arn:aws:iam::222233334444:role/OrganizationsReadOnly"
 
