@@ -45,7 +45,7 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
 
 SOURCE_ARN = {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{BUCKET}"}}
 SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-ORG_ONLY = {"Sid": "OrgOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+ORG_ONLY: dict[str, Any] = {"Sid": "OrgOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::{LOG_BUCKET}/*",
             "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}}}
 """A data-perimeter Deny: the logging service carries no aws:PrincipalOrgID, so it catches every delivery."""
@@ -224,7 +224,7 @@ def test_snapshot_without_the_target_read_is_an_error(ref_chain: Any, reference_
 
 # -- resource control policies govern the log delivery too --------------------------------------------------------
 
-RCP_PERIMETER = {"Version": "2012-10-17", "Statement": [{
+RCP_PERIMETER: dict[str, Any] = {"Version": "2012-10-17", "Statement": [{
     "Sid": "OrgPrincipalsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "*",
     "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "{{org:id}}"}}}]}
 """An RCP data perimeter without the aws:PrincipalIsAWSService exemption the RCP examples carry."""
