@@ -35,8 +35,10 @@ from compliance.proof.search import Intended, Judge, Outcome, PrincipalClass, Pr
 from compliance.proof.strings import Glob
 
 RESOURCE_KEYS = ("aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths", "s3:resourceaccount",
-                 "aws:resourcetag/", "s3:dataaccesspointarn", "s3:dataaccesspointaccount",
-                 "s3:accesspointnetworkorigin")
+                 "s3:dataaccesspointarn", "s3:dataaccesspointaccount", "s3:accesspointnetworkorigin")
+"""Keys AWS derives from the resource, fixed per question. Resource and object tags (aws:ResourceTag/*,
+s3:ExistingObjectTag/*) are not read by the suite, so they stay free: a grant that hinges on a tag value is a
+hole whenever some record could carry that value."""
 ORG_KEYS = ("aws:principalorgid", "aws:principalorgpaths", "aws:resourceorgid", "aws:resourceorgpaths",
             "aws:sourceorgid", "aws:sourceorgpaths")
 ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "sts:TagSession",

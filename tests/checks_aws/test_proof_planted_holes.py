@@ -345,3 +345,10 @@ def test_own_account_root_in_trust_fails(ref_chain: Chain, reference_snapshot: A
     snapshot = with_trust(reference_snapshot, [*reference_trust(), own])
     finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "111122223333" in finding.message
+
+
+def test_grant_behind_a_resource_tag_is_a_hole(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    """Bucket and object tags are not read, so a grant that depends on one is open for the records that carry it."""
+    snapshot = _bucket(reference_snapshot, _outsider("s3:GetObject",
+                                                     {"StringEquals": {"s3:ExistingObjectTag/share": "partner"}}))
+    assert _read(ref_chain, snapshot) is Status.FAIL
