@@ -35,8 +35,15 @@ def _request_json(request: Request) -> dict[str, Any]:
 
 
 def _witness_words(witness: Witness) -> str:
+    """"X can ACTION RESOURCE when KEY is VALUE and ...", naming the condition values the allow rested on."""
     request = witness.request
-    return f"{witness.principal.label} can {request.action} {request.resource}"
+    seen: dict[str, str] = {}
+    for entry in witness.evaluation.deciding_statements():
+        for condition in entry.conditions:
+            if condition.key.lower() != "sts:externalid":
+                seen.setdefault(condition.key, condition.seen_text())
+    when = f" when {' and '.join(f'{k} is {v}' for k, v in seen.items())}" if seen else ""
+    return f"{witness.principal.label} can {request.action} {request.resource}{when}"
 
 
 def _proof_note(kit: EvidenceKit, proof: Proof) -> Evidence:
@@ -59,7 +66,7 @@ def _finding(view: ChainView, proof: Proof, resource: str, what: str) -> Finding
         others = [_witness_words(w) for w in outcome.witnesses[1:6]]
         more = f" Also: {'; '.join(others)}." if others else ""
         return Finding.failed(kit.text(f"{_witness_words(witness)}, which is outside {what}: "
-                                       f"{cause(witness.evaluation)}.{more}"), resource=resource,
+                                       f"{witness.evaluation.summary().rstrip('.')}.{more}"), resource=resource,
                               evidence=(kit.counterexample("Witness request (allowed by the engine)",
                                                            _request_json(witness.request)),
                                         kit.decision("The engine's decision for the witness", witness.evaluation),
