@@ -98,6 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
             SIGNER_OPTION, OPERATOR_OPTION, FORCE_BASELINE_OPTION)},
     )
     config.stash[STATE_KEY] = state
+    if _is_compliance_run(config):
+        install_redaction(config, state)
     if state.deployment_path is not None and state.target != Target.MOTO:
         raise pytest.UsageError(f"{DEPLOYMENT_OPTION} provisions into moto; it cannot be used with --target live")
     if config.getoption(FUZZ_EXAMPLES_OPTION) < 1:
@@ -160,8 +162,10 @@ def validate_inputs(state: RunState) -> None:
     state.load_config()
     if state.config_error is not None:
         raise pytest.UsageError(str(state.config_error))
+    check_evidence_dir(state.evidence_root)
     if state.target == Target.LIVE:
         check_aws_profile()
+        check_aws_credentials()
     if state.target == Target.MOTO:
         from compliance.targets.deployment import load_deployment, placeholders
 
@@ -190,6 +194,67 @@ def check_aws_profile() -> None:
             "run `aws configure list-profiles` and export an existing profile (or `aws configure sso`)")))
 
 
+def check_evidence_dir(root: Path) -> None:
+    """`--evidence-dir` must be (or become) a writable directory: checked before any check runs or file is made."""
+    for path in (root, *root.parents):
+        if path.exists():
+            break
+    else:  # pragma: no cover - the file system root always exists
+        return
+    if not path.is_dir():
+        what = "is a file" if path == root else f"cannot be created: {path} is a file"
+        raise pytest.UsageError(str(ConfigError(
+            EVIDENCE_DIR_OPTION, str(root), f"{what}, not a directory",
+            "pass a directory (it is created when missing), e.g. --evidence-dir reports")))
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise pytest.UsageError(str(ConfigError(
+            EVIDENCE_DIR_OPTION, str(root), f"{path} is not writable", "pass a directory you can write to")))
+
+
+CREDENTIALS_FIX = ("sign in first: `aws sso login --profile <profile>` and `export AWS_PROFILE=<profile>`; or export "
+                   "AWS_PROFILE naming a profile with credentials; in CI, assume the read-only audit role through "
+                   "OIDC (aws-actions/configure-aws-credentials, see docs/NIGHTLY.md)")
+
+
+def check_aws_credentials() -> None:
+    """Live mode: boto3's default credential chain must yield credentials before any check runs.
+
+    Without them every check would be ERROR with the same NoCredentialsError; an SSO profile whose token expired
+    (or was never fetched) fails the same way. Resolving the credentials reads local files and, for SSO, asks the
+    SSO portal for role credentials (a read); no account API is called and no value is printed.
+    """
+    from botocore.exceptions import BotoCoreError
+
+    from compliance.targets.aws_reader import new_session
+
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    where = f"AWS_PROFILE={profile}" if profile else "AWS credentials"
+    try:
+        credentials = new_session().get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    except BotoCoreError as exc:
+        code = type(exc).__name__
+        expired = "SSO" in code or "Token" in code
+        problem = (f"the SSO sign-in has expired or was never made ({code})" if expired
+                   else f"the credentials could not be loaded ({code})")
+        fix = (f"run `aws sso login --profile {profile or '<profile>'}`, then run the suite again" if expired
+               else CREDENTIALS_FIX)
+        raise pytest.UsageError(str(ConfigError("--target live", where, problem, fix))) from None
+    if frozen is None or not frozen.access_key:
+        raise pytest.UsageError(str(ConfigError(
+            "--target live", where, "no AWS credentials found (environment, AWS_PROFILE, config and credentials "
+            "files, SSO, container and instance roles were tried)", CREDENTIALS_FIX)))
+
+
+def install_redaction(config: pytest.Config, state: RunState) -> None:
+    """Redact every log record (any level, any handler) and, with -s, what is printed; removed at unconfigure."""
+    from compliance.evidence.logredaction import LogRedaction
+
+    redaction = LogRedaction(state.redactor)
+    redaction.install(wrap_streams=getattr(config.option, "capture", "fd") == "no")
+    config.add_cleanup(redaction.uninstall)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = run_state(config)
     if state.run_dir is None:
@@ -201,7 +266,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "chain" not in metafunc.fixturenames:
+    # only functions registered with @check: a foreign suite's own `chain` fixture is never parametrised
+    if "chain" not in metafunc.fixturenames or meta_of(metafunc.function) is None:
         return
     state = run_state(metafunc.config)
     config = state.load_config()
@@ -293,10 +359,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _record(state: RunState, meta: Any, chain: Any, finding: Finding) -> dict[str, Any]:
     redactor = state.redactor()
+    # the status is the suite's own vocabulary, never a secret: kept exact even when a short secret matches it
+    redacted = redactor.json(finding.to_json()) | {"status": finding.status.value}
     return {
         "check": meta.to_json(),
         "chain": chain.id if chain is not None else None,
-        "finding": redactor.json(finding.to_json()),
+        "finding": redacted,
         "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 

@@ -38,6 +38,7 @@ class RunState:
     snapshots_json: dict[str, Any] = field(default_factory=dict)
     emitted_snapshots: set[str] = field(default_factory=set)
     resources: dict[str, Any] = field(default_factory=dict)
+    _redactor: tuple[tuple[tuple[str, str], ...], Redactor] | None = field(default=None, repr=False)
 
     @property
     def is_emulated(self) -> bool:
@@ -64,8 +65,14 @@ class RunState:
             self.generated_secrets.append(env_name)
 
     def redactor(self) -> Redactor:
+        """The run's redactor, for the secret values the environment holds now (rebuilt only when they change)."""
         names = self.chain_config.secret_env_names() if self.chain_config else ()
-        return Redactor((name, os.environ.get(name, "")) for name in names)
+        pairs = tuple((name, os.environ.get(name, "")) for name in names)
+        cached = self._redactor
+        if cached is None or cached[0] != pairs:
+            cached = (pairs, Redactor(pairs))
+            self._redactor = cached
+        return cached[1]
 
 
 STATE_KEY = pytest.StashKey[RunState]()

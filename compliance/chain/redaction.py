@@ -12,12 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from compliance.config import Chain
-from compliance.evidence.redact import MARK, Redactor
+from compliance.evidence.redact import MARK, MIN_SECRET, SENTENCE, Redactor
 
 EXTERNAL_ID_KEY = "sts:externalid"
-_SENTENCE = re.compile(
-    r"(?i)((?:\b(?:String|ForAnyValue:|ForAllValues:|Null|Arn|Binary)[A-Za-z:]* )?sts:ExternalId is |"
-    r"\b(?:String|ForAnyValue:|ForAllValues:|Null|Arn|Binary)[A-Za-z:]* sts:ExternalId )([^\s;]+(?:, [^\s;]+)*)")
+_SENTENCE = SENTENCE
 
 
 class Scrubber:
@@ -27,7 +25,7 @@ class Scrubber:
         secret = chain.external_id()
         name = chain.vendor.external_id_env
         self._redactor = Redactor([(name, secret)] if secret else [])
-        self._pattern = re.compile(re.escape(secret), re.IGNORECASE) if secret and len(secret) >= 4 else None
+        self._pattern = re.compile(re.escape(secret), re.IGNORECASE) if secret and len(secret) >= MIN_SECRET else None
         self._mark = f"«redacted:{name}»"
 
     def text(self, value: str) -> str:

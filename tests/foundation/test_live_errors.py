@@ -36,6 +36,8 @@ def test_unknown_aws_profile_is_a_usage_error(pytester: pytest.Pytester, monkeyp
 def test_a_fixture_crash_is_one_error_line_per_check(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                      live_env: None) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")  # the pre-flight needs credentials to resolve
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     pytester.makepyfile(breaker=BREAKER)
     pytester.syspathinsert()
     # the in-process run patches the class; monkeypatch puts the original back afterwards
