@@ -81,12 +81,20 @@ def load_case(path_or_mapping: str | Path | Mapping[str, Any], *, source: str | 
     return _case(raw, source)
 
 
+def read_case_file(path: str | Path) -> Any:
+    """The parsed JSON of a case file (one case or ``{"cases": [...]}``); any problem is one `CaseError` line."""
+    return _read_json(Path(path), str(path))
+
+
 def load_cases(path: str | Path) -> list[Case]:
     """Read a data file ``{"cases": [case, ...]}``; each case is named ``file#n`` in errors."""
     source = str(path)
     raw = _read_json(Path(path), source)
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("cases"), list):
-        raise CaseError(source, "cases", 'the file must be an object {"cases": [...]}')
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("cases"), list) or not raw["cases"]:
+        raise CaseError(source, "cases", 'the file must be an object {"cases": [case, ...]} with at least one case')
+    extra = sorted(str(key) for key in raw if key != "cases")
+    if extra:
+        raise CaseError(source, extra[0], 'unknown key; a cases file holds only "cases"')
     cases = []
     for number, item in enumerate(raw["cases"], start=1):
         label = item.get("name") if isinstance(item, Mapping) else None
@@ -116,10 +124,20 @@ def _read_json(path: Path, source: str) -> Any:
         raise CaseError(source, None, f"cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise CaseError(source, None, "the file is not UTF-8 text") from None
+    from compliance.config import MAX_NESTING, nesting_error
+
+    if nesting_error(source, text, "JSON") is not None:
+        raise CaseError(source, None, f"JSON nested deeper than {MAX_NESTING} levels; flatten it")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise CaseError(source, None, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise CaseError(source, None, f"invalid JSON: {exc}") from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259)")
 
 
 def _case(raw: Mapping[str, Any], source: str) -> Case:
