@@ -10,11 +10,19 @@
 
 WeasyPrint: https://doc.courtbouillon.org/weasyprint/stable/api_reference.html (pdf_variant "pdf/a-3b",
 attachments with a relationship); it needs Pango, which the base machine image provides.
+
+The run renders the PDF in a child process (`python -m compliance.evidence.pdf RUN_DIR`, from the
+evidence.json as written): WeasyPrint's native Pango bindings crash the interpreter when they are loaded a
+second time in one process, which pytest's in-process test runs do, and a child keeps the renderer's memory
+out of the test process.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,6 +67,10 @@ details > summary::marker, details > summary::-webkit-details-marker { content: 
 
 class EmbeddedError(ComplianceError):
     """evidence.pdf cannot be read or its embedded files cannot be listed."""
+
+
+class PdfError(ComplianceError):
+    """evidence.pdf could not be rendered; the message is one line."""
 
 
 def running_header(document: Mapping[str, Any]) -> str:
@@ -133,3 +145,33 @@ def embedded_files(path: Path) -> dict[str, bytes]:
     except (PyPdfError, OSError, ValueError, KeyError) as exc:
         raise EmbeddedError(f"cannot be read as a PDF ({type(exc).__name__})") from None
     return found
+
+
+def render_in_child(run_dir: Path, timeout: float = 900) -> Path:
+    """Render evidence.pdf in a child process from the run's evidence.json and the files written so far."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "compliance.evidence.pdf", str(run_dir)], capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PdfError(f"the renderer could not run ({type(exc).__name__})") from None
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        raise PdfError(lines[-1] if lines else f"the renderer exited with status {done.returncode}")
+    return run_dir / PDF_NAME
+
+
+def main(argv: list[str]) -> int:
+    """`python -m compliance.evidence.pdf RUN_DIR`: write RUN_DIR/evidence.pdf (used by the run itself)."""
+    from compliance.evidence.manifest import manifest_body
+
+    if len(argv) != 1:
+        print("usage: python -m compliance.evidence.pdf RUN_DIR", file=sys.stderr)
+        return 2
+    run_dir = Path(argv[0])
+    evidence = (run_dir / JSON_NAME).read_bytes()
+    write_pdf(run_dir, json.loads(evidence), evidence, manifest_body(run_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -21,7 +21,7 @@ from compliance.evidence.capture import install_log_filter
 from compliance.evidence.document import evidence_document
 from compliance.evidence.drift import BaselineError, load_baseline
 from compliance.evidence.header import SIGNATURE_KEY, WHAT_IF_BANNER, is_what_if
-from compliance.evidence.manifest import MANIFEST_NAME, manifest_body, write_manifest
+from compliance.evidence.manifest import MANIFEST_NAME, write_manifest
 from compliance.evidence.signing import (
     ALGORITHM,
     Meaning,
@@ -181,11 +181,11 @@ class EvidenceWriter:
 
 
 def write_pdf_copy(run_dir: Path, document: dict[str, Any]) -> None:
-    """evidence.pdf, embedding evidence.json as written and the manifest of the files written so far."""
-    from compliance.evidence.pdf import write_pdf
+    """evidence.pdf, embedding evidence.json as written and the manifest of the files written so far (rendered in
+    a child process from evidence.json; `document` is the same data)."""
+    from compliance.evidence.pdf import render_in_child
 
-    evidence = (run_dir / JSON_NAME).read_bytes()
-    write_pdf(run_dir, document, evidence, manifest_body(run_dir))
+    render_in_child(run_dir)
 
 
 def point_latest(root: Path, run_dir: Path) -> None:

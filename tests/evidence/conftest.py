@@ -23,7 +23,9 @@ from compliance.targets.deployment import reference_deployment_path
 
 # pytester's in-process runs unload every module a run imported; native-extension packages (cryptography,
 # used for Azurite's TLS) break when re-imported. Importing them here keeps them loaded across runs.
-for _module in ("cryptography.hazmat.primitives.hashes", "cryptography.x509", "trustme", "azure.storage.blob"):
+# WeasyPrint (Pango through cffi) segfaults when re-imported in the same process: keep it loaded as well.
+for _module in ("cryptography.hazmat.primitives.hashes", "cryptography.x509", "trustme", "azure.storage.blob",
+                "cryptography.hazmat.primitives.asymmetric.ed25519", "weasyprint", "pypdf"):
     with contextlib.suppress(ImportError):
         importlib.import_module(_module)
 

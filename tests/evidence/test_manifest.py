@@ -139,9 +139,9 @@ def test_a_pdf_that_cannot_be_written_leaves_an_incomplete_but_hashed_record(
     import compliance.evidence.pdf as pdf
 
     def broken(*_: object, **__: object) -> None:
-        raise OSError("cannot load library 'libpango-1.0-0'")
+        raise pdf.PdfError("OSError: cannot load library 'libpango-1.0-0'")
 
-    monkeypatch.setattr(pdf, "write_pdf", broken)
+    monkeypatch.setattr(pdf, "render_in_child", broken)
     run = run_suite()
     assert "evidence.pdf could not be written" in "\n".join(run.result.errlines + run.result.outlines)
     assert (run.run_dir / MANIFEST_NAME).is_file() and not (run.run_dir / "evidence.pdf").exists()
