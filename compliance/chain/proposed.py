@@ -21,9 +21,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from compliance.config import nesting_error
 from compliance.errors import ConfigError, PolicyError
 from compliance.iam import PolicyKind, parse_policy
-from compliance.targets.deployment import substitute
+from compliance.targets.deployment import Limit, substitute
 
 FORMS = "trust, role-inline:NAME, role-managed:NAME, boundary, bucket, key or scp:NAME"
 
@@ -131,12 +132,32 @@ def _envelope(source: str, raw: Any) -> Proposal:
             raise ConfigError(source, "document", f"not valid JSON ({exc})", "fix the embedded JSON") from None
     if not isinstance(document, Mapping):
         raise ConfigError(source, "document", "expected a policy object", 'write {"Version": ..., "Statement": [...]}')
+    _SIZE_LIMITS[target].check(source, "document", _SIZE_LIMITS[target].size(document))
     try:
         parse_policy(substitute(document, _placeholder), kind=target.kind, name=f"proposed {target.value}")
     except (PolicyError, ValueError) as exc:
         raise ConfigError(source, "document", f"not a valid {target.kind.value} policy ({exc})",
                           "fix the policy document") from None
+    except (TypeError, AttributeError, KeyError, RecursionError) as exc:  # a shape the parser does not name
+        raise ConfigError(source, "document", f"not a valid {target.kind.value} policy ({type(exc).__name__})",
+                          "fix the policy document") from None
     return Proposal(target, name, document, source)
+
+
+_SIZE_LIMITS = {
+    ProposalTarget.TRUST: Limit.TRUST,
+    ProposalTarget.ROLE_INLINE: Limit.INLINE,
+    ProposalTarget.ROLE_MANAGED: Limit.MANAGED,
+    ProposalTarget.BOUNDARY: Limit.MANAGED,
+    ProposalTarget.BUCKET: Limit.BUCKET,
+    ProposalTarget.KEY: Limit.KEY,
+    ProposalTarget.SCP: Limit.ORGANIZATIONS,
+}
+"""A proposed document AWS would refuse for its size is refused the same way (see `Limit` for the sources)."""
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259)")
 
 
 def load_proposals(paths: Sequence[Path]) -> tuple[Proposal, ...]:
@@ -145,12 +166,17 @@ def load_proposals(paths: Sequence[Path]) -> tuple[Proposal, ...]:
     seen: dict[str, str] = {}
     for path in paths:
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(str(path), "(file)", "file not found", "pass an existing file to --proposed") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(str(path), "(file)", f"cannot be read ({type(exc).__name__})", "check the path") from None
-        except ValueError as exc:
+        too_deep = nesting_error(str(path), text, "JSON")
+        if too_deep is not None:
+            raise too_deep
+        try:
+            data = json.loads(text, parse_constant=_not_json)
+        except (ValueError, RecursionError) as exc:
             raise ConfigError(str(path), "(file)", f"not valid JSON ({exc})", "fix the JSON syntax") from None
         items = data if isinstance(data, list) else [data]
         if not items:
