@@ -109,7 +109,7 @@ class ChainEvaluator:
         return self.role_side(request, policy)
 
     def kms(self, request: Request) -> Evaluation:
-        return self.role_side(request, self.view.key_policy())
+        return self.role_side(request, self.view.key_policy_with_grants())
 
     def principal_side(self, request: Request) -> Evaluation:
         """The role session's own permissions only (identity ∩ boundary ∩ SCPs), no resource policy."""

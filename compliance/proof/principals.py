@@ -256,6 +256,8 @@ def customer_callers(policies: Sequence[PolicyDocument], *, customer: str, org: 
     statements = [s for p in policies for s in p.statements]
     aws, *_ = _principal_values(statements)
     excluded = set(exclude)
+    where = f"the customer account {customer}"
     callers = account_callers(customer, org=org.organization_id, org_path=org.org_path, exact=aws,
-                              globs=_arn_globs(statements), where=f"the customer account {customer}")
+                              globs=_arn_globs(statements), where=where)
+    callers += _named_sessions(customer, aws, org.organization_id, org.org_path, where)
     return [c for c in callers if c.context.get("aws:PrincipalArn") not in excluded]

@@ -352,3 +352,11 @@ def test_grant_behind_a_resource_tag_is_a_hole(ref_chain: Chain, reference_snaps
     snapshot = _bucket(reference_snapshot, _outsider("s3:GetObject",
                                                      {"StringEquals": {"s3:ExistingObjectTag/share": "partner"}}))
     assert _read(ref_chain, snapshot) is Status.FAIL
+
+
+def test_trust_naming_a_customer_session_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    session = {"Sid": "Ops", "Effect": "Allow",
+               "Principal": {"AWS": "arn:aws:sts::111122223333:assumed-role/Ops/alice"}, "Action": "sts:AssumeRole"}
+    snapshot = with_trust(reference_snapshot, [*reference_trust(), session])
+    finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "assumed-role/Ops/alice" in finding.message
