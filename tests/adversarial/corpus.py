@@ -11,7 +11,8 @@ A case is the reference deployment (compliance/data/reference-deployment.json) a
 * `org`: SCPs and RCPs attached to the case's own OU (besides a renamed copy of the reference SCP).
 * `chain`: keys merged into the case's `[[chains]]` entry (`vendor`, `aws`, `azure` tables).
 * `expect`: `{"fail": [check ids]}` for a broken chain; `{"all_pass": true, "pass": [...]}` for a secure
-  look-alike (every AWS check PASS / NOT APPLICABLE / NOT SUPPORTED; the listed checks PASS exactly).
+  look-alike (every AWS check PASS / NOT APPLICABLE / NOT SUPPORTED; the listed checks PASS exactly);
+  `{"error": [check ids]}` for a chain the suite cannot judge from what it may read (ERROR, never PASS).
 
 Placeholders in a case: `{{org:id}}`, `{{org:root}}`, `{{org:ou}}` (the case's OU), `{{kms:ALIAS}}` and
 `{{env:NAME}}` (resolved by the provisioner), `{{date:+N}}` (UTC now + N days, ISO 8601 seconds).
@@ -43,13 +44,14 @@ REFERENCE_SCP = "ProtectAuditRecords"
 
 _CASE_KEYS = {"id", "kind", "idea", "doc", "deployment", "provision", "org", "chain", "env", "expect", "known",
               "needs"}
-_EXPECT_KEYS = {"fail", "all_pass", "pass"}
+_EXPECT_KEYS = {"fail", "all_pass", "pass", "error"}
 _PLACEHOLDER = re.compile(r"\{\{(org|date):([A-Za-z0-9_+-]+)\}\}")
 
 
 class Kind(StrEnum):
     BROKEN = "broken"
     SECURE = "secure"
+    UNVERIFIABLE = "unverifiable"  # what the verdict needs cannot be read: ERROR naming the read, never PASS
 
 
 class CaseError(ValueError):
@@ -61,10 +63,11 @@ class Expect:
     fail: tuple[str, ...] = ()
     all_pass: bool = False
     must_pass: tuple[str, ...] = ()
+    error: tuple[str, ...] = ()
 
     @property
     def named_checks(self) -> tuple[str, ...]:
-        return self.fail + self.must_pass
+        return self.fail + self.must_pass + self.error
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +165,16 @@ def parse_case(source: str, data: Any) -> Case:
     if not isinstance(raw, dict) or set(raw) - _EXPECT_KEYS:
         raise _fail(source, "expect", "expected an object with fail / all_pass / pass", "see corpus.py")
     expect = Expect(_strings(source, "expect.fail", raw.get("fail", [])), bool(raw.get("all_pass", False)),
-                    _strings(source, "expect.pass", raw.get("pass", [])))
+                    _strings(source, "expect.pass", raw.get("pass", [])),
+                    _strings(source, "expect.error", raw.get("error", [])))
     kind = Kind(data["kind"])
     if kind is Kind.BROKEN and (not expect.fail or expect.all_pass):
         raise _fail(source, "expect", "a broken chain names the check(s) that must FAIL", '`"fail": ["aws_..."]`')
-    if kind is Kind.SECURE and (expect.fail or not expect.all_pass):
+    if kind is Kind.SECURE and (expect.fail or expect.error or not expect.all_pass):
         raise _fail(source, "expect", "a secure look-alike must pass", '`"all_pass": true`')
+    if kind is Kind.UNVERIFIABLE and (not expect.error or expect.fail or expect.all_pass):
+        raise _fail(source, "expect", "an unverifiable chain names the check(s) that must be ERROR",
+                    '`"error": ["aws_..."]`')
     deployment = data.get("deployment", {})
     return Case(
         id=data["id"], kind=kind, idea=data["idea"], doc=doc,
@@ -274,8 +281,8 @@ def chain_entry(case: Case, place: Placement, org: OrgIds, now: datetime, *, aud
 
     reference = tomllib.loads(default_chain_path().read_text(encoding="utf-8"))
     reference.pop("azure", None)  # live Azure is not reachable here; Azure cases bring their own [azure]
-    entry = _merge(reference, case.chain)
-    entry["aws"] = _merge(entry["aws"], {"audit_role_arn": audit_role, "organizations_role_arn": organizations_role})
+    live = {"aws": {"audit_role_arn": audit_role, "organizations_role_arn": organizations_role}}
+    entry = _merge(_merge(reference, live), case.chain)  # a case may override (organizations_role_arn = "": none)
     resolved = org.resolve(place.rename(entry), case.id, now)
     assert isinstance(resolved, dict)
     return {"id": place.chain_id, **resolved}
