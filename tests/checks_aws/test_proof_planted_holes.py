@@ -360,3 +360,34 @@ def test_trust_naming_a_customer_session_fails(ref_chain: Chain, reference_snaps
     snapshot = with_trust(reference_snapshot, [*reference_trust(), session])
     finding = run_check(proofs.test_aws_proof_role_assumable_only_by_vendor, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "assumed-role/Ops/alice" in finding.message
+
+
+def _with_grant(snapshot: AwsSnapshot, grantee: str, operations: tuple[str, ...]) -> AwsSnapshot:
+    from dataclasses import replace as replaced
+
+    from compliance.targets.snapshot import KmsGrant, Read
+
+    bucket = snapshot.bucket.value
+    assert bucket is not None and bucket.kms_key.value is not None
+    grant = KmsGrant("g-1", "export", grantee, None, operations, {}, {}, "111122223333")
+    key = replaced(bucket.kms_key.value, grants=Read("kms:ListGrants", (grant,)))
+    return replaced(snapshot, bucket=Read(snapshot.bucket.api, replaced(bucket, kms_key=Read("kms:GetKeyPolicy", key))))
+
+
+def test_role_key_access_through_a_grant_counts(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    """SECURE: the key policy only enables IAM; a grant gives the role its data-key operations."""
+    from compliance.checks import test_aws_role as role_checks
+
+    only_iam = [{"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                 "Action": "kms:DescribeKey", "Resource": "*"}]
+    snapshot = with_key_policy(reference_snapshot, only_iam)
+    check = role_checks.test_aws_role_and_key_policy_allow_kms_for_bucket_key
+    assert run_check(check, view(ref_chain, snapshot)).status is Status.FAIL
+    granted = _with_grant(snapshot, ROLE, ("GenerateDataKey", "Decrypt"))
+    assert run_check(check, view(ref_chain, granted)).status is Status.PASS
+
+
+def test_key_grant_to_another_account_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    snapshot = _with_grant(reference_snapshot, "arn:aws:iam::444455556666:root", ("Decrypt",))
+    finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "444455556666" in finding.message
