@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from compliance.config import nesting_error
+from compliance.config import MAX_NESTING, nesting_error
 from compliance.errors import ConfigError, one_line
 
 PLACEHOLDER = re.compile(r"\{\{(env|kms|org):([A-Za-z0-9_./-]+)\}\}")
@@ -107,6 +107,9 @@ def _validate_kms_key(source: str, where: str, key: Any) -> None:
 
 def validate(source: str, data: Any) -> Deployment:
     """Validate a parsed deployment: one `ConfigError` line for the first problem, never another exception."""
+    too_deep = _too_deep(data)
+    if too_deep is not None:
+        raise ConfigError(source, too_deep, f"nested deeper than {MAX_NESTING} levels", "flatten the nesting")
     try:
         return _validate(source, data)
     except ConfigError:
@@ -115,6 +118,20 @@ def validate(source: str, data: Any) -> Deployment:
         # a shape the checks below do not name yet: still one line, never a traceback
         raise ConfigError(source, "(file)", f"unexpected structure ({type(exc).__name__})",
                           "compare the file with compliance/data/reference-deployment.json") from None
+
+
+def _too_deep(data: Any) -> str | None:
+    """The dotted path of the first value nested deeper than MAX_NESTING (walked without recursion), else None."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return where or "(file)"
+        if isinstance(value, dict):
+            stack.extend((item, f"{where}.{key}" if where else str(key), depth + 1) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+    return None
 
 
 def _validate(source: str, data: Any) -> Deployment:
