@@ -72,15 +72,11 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
 # on. Without them a live run still gives every check's result, but the snapshot records the AccessDenied.
 SNAPSHOT_ONLY_ACTIONS: dict[str, str] = {
     "s3:GetReplicationConfiguration": "bucket replication rules (where copies of the records go): evidence and drift",
-    # Every path to the records through access points (compliance/chain/permissions.py ACCESS_POINTS). Snapshot-only
-    # until a check declares ACCESS_POINTS (the proof of who can read the records); then drop them here.
+    # The access points' policy status (IsPublic) is evidence only; their policies are decided by the records proofs.
     **dict.fromkeys(
-        ("s3:ListAccessPoints", "s3:GetAccessPointPolicy", "s3:GetAccessPointPolicyStatus",
-         "s3:ListMultiRegionAccessPoints", "s3:GetMultiRegionAccessPointPolicy",
-         "s3:GetMultiRegionAccessPointPolicyStatus", "s3:ListAccessPointsForObjectLambda",
-         "s3:GetAccessPointConfigurationForObjectLambda", "s3:GetAccessPointPolicyForObjectLambda",
+        ("s3:GetAccessPointPolicyStatus", "s3:GetMultiRegionAccessPointPolicyStatus",
          "s3:GetAccessPointPolicyStatusForObjectLambda"),
-        "access points, Multi-Region and Object Lambda access points on the bucket: evidence and drift"),
+        "whether S3 calls an access point's policy public: evidence and drift"),
 }
 
 

@@ -57,7 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(PROPOSED_OPTION, metavar="FILE", type=Path, nargs="+", action="extend", default=[],
                     help="what-if: policy documents that replace their counterparts before the checks run")
     group.addoption(FUZZ_EXAMPLES_OPTION, metavar="N", type=int, default=25,
-                    help="Hypothesis examples per fuzzing check (default 25: fuzzing is the second opinion beside the proofs; use more at night)")
+                    help="Hypothesis examples per fuzzing family (default 25: fuzzing is the second opinion beside the "
+                         "proofs; use more at night)")
     group.addoption(BASELINE_OPTION, metavar="PATH", type=Path, default=None,
                     help="an earlier run's evidence.json: adds a 'Changed since' section")
     group.addoption(AZURE_WRITE_PROBE_OPTION, action="store_true", default=False,

@@ -16,6 +16,8 @@ BUCKET = ("s3:GetBucketLocation",)
 BUCKET_POLICY = (*BUCKET, "s3:GetBucketPolicy")
 ENCRYPTION = (*BUCKET, "s3:GetEncryptionConfiguration")
 KEY = (*ENCRYPTION, "kms:DescribeKey", "kms:GetKeyPolicy")
+KEY_WITH_GRANTS = (*KEY, "kms:ListGrants")
+"""The key policy as it decides: with the key's grants (`ChainView.key_policy_with_grants`)."""
 PUBLIC_ACCESS_BLOCK = (*BUCKET, "s3:GetBucketPublicAccessBlock")
 ACCOUNT_PUBLIC_ACCESS_BLOCK = ("s3:GetAccountPublicAccessBlock",)
 OWNERSHIP = (*BUCKET, "s3:GetBucketOwnershipControls")
@@ -32,11 +34,9 @@ RCPS = SCPS
 """RCPs are read along the same path with the same calls (Filter=RESOURCE_CONTROL_POLICY)."""
 ORG_CONTEXT = ("organizations:DescribeOrganization", "organizations:ListParents")
 """aws:PrincipalOrgID/OrgPaths and aws:ResourceOrgID/OrgPaths: the organization and the account's OU path."""
-ACCESS_POINTS = ("s3:ListAccessPoints", "s3:GetAccessPointPolicy", "s3:GetAccessPointPolicyStatus",
-                 "s3:ListMultiRegionAccessPoints", "s3:GetMultiRegionAccessPointPolicy",
-                 "s3:GetMultiRegionAccessPointPolicyStatus", "s3:ListAccessPointsForObjectLambda",
-                 "s3:GetAccessPointConfigurationForObjectLambda", "s3:GetAccessPointPolicyForObjectLambda",
-                 "s3:GetAccessPointPolicyStatusForObjectLambda")
+ACCESS_POINTS = ("s3:ListAccessPoints", "s3:GetAccessPointPolicy", "s3:ListMultiRegionAccessPoints",
+                 "s3:GetMultiRegionAccessPointPolicy", "s3:ListAccessPointsForObjectLambda",
+                 "s3:GetAccessPointConfigurationForObjectLambda", "s3:GetAccessPointPolicyForObjectLambda")
 """Every access point that reaches the bucket (compliance/targets/aws_access_points.py)."""
 
 

@@ -37,6 +37,8 @@ NOT_ATTACKER_CONTROLLED = frozenset({
     "aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip", "aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
     "aws:sourceorgpaths", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast", "aws:viaawsservice",
     "kms:calleraccount", "kms:viaservice", "aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths",
+    # set by S3 only for a request that comes through an access point, never on a direct bucket request
+    "s3:dataaccesspointarn", "s3:dataaccesspointaccount", "s3:accesspointnetworkorigin", "s3:resourceaccount",
 })
 SESSION_ACTIONS = (
     "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectRetention",

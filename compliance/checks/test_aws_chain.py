@@ -47,7 +47,7 @@ def _organization(kit: EvidenceKit, view: ChainView) -> Evidence:
     """,
     controls=("21CFR11.10(a)", "21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-5", "EUAnnex11-4"),
     permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.RCPS, perms.ORG_CONTEXT, perms.BUCKET_POLICY,
-                            perms.KEY, perms.OWNERSHIP),
+                            perms.KEY_WITH_GRANTS, perms.OWNERSHIP),
 )
 def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
     chain = chain_view.chain

@@ -21,11 +21,11 @@ from compliance.chain.requests import (
 )
 from compliance.chain.strategies import Probe, harvest, negative_probes, positive_examples
 from compliance.chain.view import ChainView
-from compliance.iam import Evaluation, evaluate
+from compliance.iam import Evaluation
 from compliance.model import Finding, Provider, Severity
 from compliance.registry import check
 
-FUZZ_READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY)
+FUZZ_READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS)
 
 
 def _judge(evaluator: ChainEvaluator, probe: Probe) -> Evaluation:
@@ -41,8 +41,8 @@ def _judge(evaluator: ChainEvaluator, probe: Probe) -> Evaluation:
     bucket_policy = evaluator.view.bucket_policy()
     same_account = request.caller.account == evaluator.view.chain.aws.account
     identity = () if same_account else (evaluator.worst_case_policy,)
-    return evaluate(request, identity_policies=identity,
-                    resource_policy=bucket_policy.document if bucket_policy else None)
+    return evaluator.decide(request, identity_policies=identity,
+                            resource_policy=bucket_policy.document if bucket_policy else None)
 
 
 def _proven_space(view: ChainView, probe: Probe) -> bool:

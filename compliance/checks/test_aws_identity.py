@@ -96,7 +96,7 @@ def test_aws_configured_role_arn_matches_role(chain: Chain, aws_snapshot: AwsSna
         statement, or change vendor.session_tags to what the vendor really sends.
     """,
     controls=("21CFR11.10(d)", "21CFR11.10(e)", "EUAnnex11-12.4", "EUAnnex11-12.1"),
-    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS),
 )
 def test_aws_session_tags_satisfy_tag_conditions(chain_view: ChainView) -> Finding:
     chain = chain_view.chain

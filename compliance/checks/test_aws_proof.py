@@ -17,7 +17,8 @@ from compliance.proof.questions import ChainQuestions, Proof, intended_cases
 from compliance.proof.search import Witness
 from compliance.registry import check
 
-READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY)
+ORG = perms.union(perms.SCPS, perms.RCPS, perms.ORG_CONTEXT)
+RECORDS = perms.union(perms.BUCKET_POLICY, perms.ACCESS_POINTS, ORG)
 WITHHELD = "(withheld: a value other than the configured ExternalId)"
 HOW = ("The request space was split into classes the policies cannot tell apart (by every principal, account, "
        "organization, action, resource pattern and condition value they name) and the policy engine decided a "
@@ -96,7 +97,7 @@ def _finding(view: ChainView, proof: Proof, resource: str, what: str) -> Finding
         Principal to an exact ARN; never rely on a condition the caller controls (source address, Referer, tags).
     """,
     controls=("21CFR11.10(a)", "21CFR11.10(c)", "21CFR11.10(d)", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=READS,
+    permissions=perms.union(perms.ROLE_POLICIES, RECORDS),
 )
 def test_aws_proof_records_write_only_intended(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).records_write()
@@ -121,7 +122,7 @@ def test_aws_proof_records_write_only_intended(chain_view: ChainView) -> Finding
         remove statements for other principals, or declare an intended federated path with its pinned sub.
     """,
     controls=("21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-12.1"),
-    permissions=perms.union(perms.ROLE, perms.SCPS),
+    permissions=perms.union(perms.ROLE, ORG),
 )
 def test_aws_proof_role_assumable_only_by_vendor(chain_view: ChainView) -> Finding:
     if chain_view.chain.external_id() is None:
@@ -146,7 +147,7 @@ def test_aws_proof_role_assumable_only_by_vendor(chain_view: ChainView) -> Findi
         and kms:Decrypt, and named readers for kms:Decrypt; revoke grants to other accounts (aws kms revoke-grant).
     """,
     controls=("21CFR11.10(c)", "21CFR11.10(d)", "21CFR11.30", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=perms.union(READS, ("kms:ListGrants",)),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.KEY_WITH_GRANTS, ORG),
 )
 def test_aws_proof_bucket_key_restricted(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).key_use()
@@ -174,7 +175,7 @@ def test_aws_proof_bucket_key_restricted(chain_view: ChainView) -> Finding:
         principal to aws.readers if it is an intended reader.
     """,
     controls=("21CFR11.10(d)", "21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=READS,
+    permissions=perms.union(RECORDS, perms.KEY_WITH_GRANTS),
 )
 def test_aws_proof_records_read_only_by_declared_readers(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).records_read()
@@ -197,7 +198,7 @@ def test_aws_proof_records_read_only_by_declared_readers(chain_view: ChainView) 
         write actions belong to the customer's administrators only.
     """,
     controls=("21CFR11.10(c)", "21CFR11.10(d)", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=READS,
+    permissions=perms.union(perms.ROLE_POLICIES, perms.BUCKET_POLICY, ORG),
 )
 def test_aws_proof_bucket_config_only_by_customer(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).bucket_configuration()
@@ -220,7 +221,7 @@ def test_aws_proof_bucket_config_only_by_customer(chain_view: ChainView) -> Find
         value), or narrow the Deny that catches it with an exception for the export role: never widen a Deny.
     """,
     controls=("21CFR11.10(a)", "EUAnnex11-5", "EUAnnex11-4"),
-    permissions=READS,
+    permissions=perms.union(perms.ROLE_POLICIES, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS, perms.OWNERSHIP, ORG),
 )
 def test_aws_proof_intended_exports_allowed(chain_view: ChainView) -> Finding:
     chain = chain_view.chain

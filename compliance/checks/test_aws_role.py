@@ -93,7 +93,7 @@ def test_aws_role_allows_put_under_prefix(chain_view: ChainView) -> Finding:
         header, or no SSE header at all so the bucket default applies.
     """,
     controls=("21CFR11.10(c)", "21CFR11.30", "EUAnnex11-7.1"),
-    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.KEY),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.KEY_WITH_GRANTS),
 )
 def test_aws_role_and_key_policy_allow_kms_for_bucket_key(chain_view: ChainView) -> Finding:
     chain = chain_view.chain

@@ -91,7 +91,7 @@ class MotoAwsTarget:
             _forget_organization_members()
 
     def client(self, service: str, account: str, region: str = "us-east-1", **credentials: str) -> Any:
-        client: Any = account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        client: Any = account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)
         return client
 
     def snapshot(self, chain: Chain) -> AwsSnapshot:

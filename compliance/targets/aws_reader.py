@@ -164,7 +164,7 @@ class AwsReader:
         self._org_paths: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {}
 
     def _client(self, service: str, region: str, session: boto3.Session | None = None) -> Any:
-        client: Any = (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        client: Any = (session or self.session).client(service, region_name=region, config=CLIENT_CONFIG)
         return client
 
     def snapshot(self, chain: Chain, *, target: str, calls: CallLog) -> AwsSnapshot:

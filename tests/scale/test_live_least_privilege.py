@@ -37,18 +37,29 @@ FULL = "chain-000"
 # Declared reads a check needs only in some deployments. Removing them from the policy leaves these checks with a
 # result on the scale deployment; every other declared read must turn the check to ERROR.
 SCP_READS = tuple(a for a in ACTIONS if a.startswith("organizations:"))
+ACCESS_POINT_DETAIL = ("s3:GetAccessPointPolicy", "s3:GetMultiRegionAccessPointPolicy",
+                       "s3:ListAccessPointsForObjectLambda", "s3:GetAccessPointConfigurationForObjectLambda",
+                       "s3:GetAccessPointPolicyForObjectLambda")
 CONDITIONAL: dict[str, tuple[str, ...]] = {
-    # only proves denials: unreadable SCPs are left out (SCPs can only deny), see compliance/chain/evaluator.py
-    "aws_fuzz_unintended_requests_denied": SCP_READS,
     # reads the bucket policy only when the role's own policies do not allow the put (a bucket-policy grant)
     "aws_role_allows_put_under_prefix": ("s3:GetBucketPolicy",),
     # reads the log target bucket's ACL only while its ACLs are enabled (the scale log buckets enforce ownership)
     "aws_bucket_access_logging_enabled": ("s3:GetBucketAcl",),
+    # only proves denials: unreadable SCPs are left out (SCPs can only deny), see compliance/chain/evaluator.py; a
+    # bucket-key probe (which reads the grants) is one family among several, and 25 examples do not always draw it
+    "aws_fuzz_unintended_requests_denied": (*SCP_READS, "kms:ListGrants"),
+    # the proofs leave unreadable SCPs/RCPs out (they only deny) and need the organization only when a policy tests
+    # an organization key; access point policies and Object Lambda reads only exist where access points do
+    **dict.fromkeys(("aws_proof_role_assumable_only_by_vendor", "aws_proof_bucket_key_restricted",
+                     "aws_proof_bucket_config_only_by_customer"), SCP_READS),
+    "aws_proof_records_write_only_intended": (*SCP_READS, *ACCESS_POINT_DETAIL),
+    # the key (with its grants) is read only for a principal the bucket policy lets read
+    "aws_proof_records_read_only_by_declared_readers": (*SCP_READS, *ACCESS_POINT_DETAIL,
+                                                         "s3:GetEncryptionConfiguration", "kms:DescribeKey",
+                                                         "kms:GetKeyPolicy", "kms:ListGrants"),
 }
 # The API a snapshot-only action's removal leaves unread (the one failure the snapshot then records).
-SNAPSHOT_ONLY_APIS = {"s3:GetReplicationConfiguration": "s3:GetBucketReplication",
-                      "s3:ListAccessPoints": "s3control:ListAccessPoints",
-                      "s3:ListMultiRegionAccessPoints": "s3control:ListMultiRegionAccessPoints"}
+SNAPSHOT_ONLY_APIS = {"s3:GetReplicationConfiguration": "s3:GetBucketReplication"}
 # Snapshot-only reads the scale deployment never makes (it has no access points, so no access point policy, no
 # Multi-Region policy and no Object Lambda read): removing them changes nothing.
 # moto's S3 Control answers a denied request with a bare 403 (no AccessDenied code); AWS sends AccessDenied.
