@@ -112,3 +112,79 @@ def test_secrets_never_reach_any_output(pytester: pytest.Pytester, external_id: 
         for form in _forms(secret):
             leaks = [name for name, text in texts.items() if form in text]
             assert not leaks, f"secret form {form!r} found in {leaks}"
+
+
+# --- every log level, -s, -vv, --tb=long; secrets of 2 to 64 characters ------------------------------------------
+
+DEBUG_LEAKY_PLUGIN = '''
+import logging, os, sys
+import pytest
+
+@pytest.fixture(autouse=True)
+def careless_debug_output(request):
+    xid, sas = os.environ["EXPORT_EXTERNAL_ID"], os.environ["AZURE_BACKUP_SAS"]
+    print(f"debug: ExternalId \\u27e6{xid}\\u27e7 and SAS {sas}")
+    print(f"stderr: \\u27e6{xid}\\u27e7", file=sys.stderr)
+    logging.getLogger("careless").debug("ExternalId \\u27e6%s\\u27e7 token %s", xid, sas)
+    logging.getLogger("botocore.careless").debug("params {'ExternalId': '%s'}", xid)
+    if "external_id_condition" in request.node.name:
+        raise RuntimeError(f"boom: ExternalId \\u27e6{xid}\\u27e7 rejected")
+    yield
+'''
+
+REGEX_SPECIAL = "*?()[]{}|^$\\.+"
+SHORT_SECRET_CHARS = string.ascii_letters + string.digits + "+=,.@:/-_" + REGEX_SPECIAL
+short_or_long_ids = st.text(alphabet=SHORT_SECRET_CHARS, min_size=2, max_size=64).filter(
+    lambda s: s.strip() == s and s.lower() not in ("true", "false"))
+
+
+def _views(text: str) -> list[str]:
+    """The text, and as it reads URL-, HTML- and JSON-decoded (where a short secret would hide)."""
+    from urllib.parse import unquote_plus
+
+    views = [text]
+    for _ in range(2):
+        views.append(html.unescape(unquote_plus(views[-1])).replace('\\"', '"').replace("\\\\", "\\"))
+    return views
+
+
+def _planted_leaks(secret: str, texts: dict[str, str]) -> list[str]:
+    """Where a secret shows in a planted context (⟦secret⟧, ExternalId condition or parameter), in any encoding."""
+    escaped = re.escape(secret)
+    contexts = [re.compile("\u27e6" + escaped + "\u27e7"),
+                re.compile(r"(?i)ExternalId[\"']\s*:\s*\[?\s*[\"']" + escaped + "[\"']")]
+    return [name for name, text in texts.items() for view in _views(text)
+            if any(pattern.search(view) for pattern in contexts)]
+
+
+@settings(max_examples=4, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+@given(external_id=short_or_long_ids, sas=sas_tokens(), no_capture=st.booleans())
+def test_secrets_never_reach_any_output_at_debug_level(pytester: pytest.Pytester, external_id: str,
+                                                       sas: tuple[str, str], no_capture: bool) -> None:
+    """DEBUG logging (botocore's too) on the console, in captured logs, -s, -vv and --tb=long: nothing leaks."""
+    token, signature = sas
+    pytester.makepyfile(debug_leaky_plugin=DEBUG_LEAKY_PLUGIN)
+    example = len(list(pytester.path.glob("evidence-*")))
+    evidence = pytester.path / f"evidence-{example}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXPORT_EXTERNAL_ID", external_id)
+        mp.setenv("AZURE_BACKUP_SAS", token)
+        mp.setenv("PYTHONPATH", str(pytester.path))
+        args = [str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-k", "aws_trust or aws_role",
+                "--fuzz-examples", "3", "-p", "debug_leaky_plugin", "-rA", "-vv", "--tb=long",
+                "--log-level=DEBUG", "-o", "log_cli=true", "-o", "log_cli_level=DEBUG", "-o", "junit_logging=all"]
+        result = pytester.runpytest_subprocess(*args, *(["-s"] if no_capture else []))
+    terminal = "\n".join(result.outlines + result.errlines)
+    assert result.ret in (0, 1), terminal[-3000:]
+    assert "«redacted" in terminal
+    texts = _all_output(evidence, terminal)
+    for secret in (external_id, signature):
+        leaks = _planted_leaks(secret, texts)
+        assert not leaks, f"secret {secret!r} found in a planted context in {leaks}"
+        if len(secret) >= 12:
+            for form in _forms(secret):
+                leaks = [name for name, text in texts.items() if form in text]
+                assert not leaks, f"secret form {form!r} found in {leaks}"
+    assert token not in terminal
