@@ -5,6 +5,11 @@ run reads every chain, and each chain's statuses are compared with the verdict i
 Cases that name a check or a chain-config key the suite does not have yet are strict xfails naming what is
 missing; a case whose verdict the suite gets wrong for a known reason carries `"known": "product bug: ..."`.
 Neither weakens an expectation: the mismatch stays visible in the xfail reason and in the run's report.
+
+Where moto 5.2 cannot hold what AWS accepts, the in-process server is helped, and each help says so: an empty
+ListAccessPointsForObjectLambda (no such API in moto), PutBucketLogging to another account's, another Region's or
+the bucket's own target, and the PendingImport key state (`EMULATOR_STEPS`). The run is ended once evidence.json
+is written (see `run_until_evidence`). `ADVERSARIAL_CASES=id,id` runs only those cases (debugging).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from scale.moto_live import (
 
 from compliance.config import parse_chain_config
 from compliance.errors import ConfigError
-from compliance.model import Status
+from compliance.model import Provider, Status
 from compliance.permissions import read_policy
 from compliance.registry import load_all_checks
 from compliance.targets.aws_moto import MotoAwsTarget, Provisioner
@@ -62,7 +67,7 @@ from .corpus import (
 CASES = load_cases()
 PLACES = {case.id: Placement(i + 1) for i, case in enumerate(CASES)}
 REGISTERED = load_all_checks()
-AWS_CHECKS = {check_id for check_id, meta in REGISTERED.items() if meta.provider.value.lower() == "aws"}
+AWS_CHECKS = {check_id for check_id, meta in REGISTERED.items() if meta.provider is Provider.AWS}
 ACCEPTABLE = {Status.PASS.value, Status.NOT_APPLICABLE.value, Status.NOT_SUPPORTED.value}
 ORGANIZATIONS_ROLE = f"arn:aws:iam::{MANAGEMENT}:role/{ORG_ROLE}"
 FUZZ_EXAMPLES = "5"
