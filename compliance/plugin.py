@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         if _is_compliance_run(config):
             # Before the run directory exists: a bad input is one usage-error line, never half evidence.
-            validate_inputs(state)
+            validate_inputs(state, config)
         config.pluginmanager.register(RecordCollector(state), "compliance-record-collector")
         if _is_compliance_run(config):
             from compliance.evidence.rundir import prepare_run_dir
@@ -158,7 +159,7 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[LOADGROUP_KEY] = True
 
 
-def validate_inputs(state: RunState) -> None:
+def validate_inputs(state: RunState, config: pytest.Config | None = None) -> None:
     """Load the chain config and (moto) the deployment file; a problem is a `pytest.UsageError` (exit 4)."""
     state.load_config()
     if state.config_error is not None:
@@ -166,7 +167,8 @@ def validate_inputs(state: RunState) -> None:
     check_evidence_dir(state.evidence_root)
     if state.target == Target.LIVE:
         check_aws_profile()
-        check_aws_credentials()
+        if selects_aws_checks(config, state) if config is not None else True:
+            check_aws_credentials()
     if state.target == Target.MOTO:
         from compliance.targets.deployment import load_deployment, placeholders
 
@@ -215,6 +217,60 @@ def check_evidence_dir(root: Path) -> None:
 CREDENTIALS_FIX = ("sign in first: `aws sso login --profile <profile>` and `export AWS_PROFILE=<profile>`; or export "
                    "AWS_PROFILE naming a profile with credentials; in CI, assume the read-only audit role through "
                    "OIDC (aws-actions/configure-aws-credentials, see docs/NIGHTLY.md)")
+
+
+_CHECK_DEF = re.compile(r"^def (test_\w+)\(", re.MULTILINE)
+
+
+def selects_aws_checks(config: pytest.Config, state: RunState) -> bool:
+    """Whether the run's paths, `-k` and `-m` select any AWS check (an Azure-only live run needs no AWS login).
+
+    Decided before collection from the check files' names and functions, as pytest's keyword and marker
+    matching reads them; when an expression cannot be read the answer is "yes" (the pre-flight runs).
+    """
+    from _pytest.mark.expression import Expression
+
+    checks_dir = PACKAGE_DIR / "checks"
+    base = Path(config.invocation_params.dir)
+    selected: set[tuple[Path, str]] = set()
+    for arg in config.args:
+        path_text, _, name = arg.partition("::")
+        path = (base / path_text).resolve()
+        files = sorted(checks_dir.glob("test_aws_*.py")) if path.is_dir() else [path]
+        for file in files:
+            if file.parent != checks_dir or not file.name.startswith("test_aws_") or not file.is_file():
+                continue
+            if path.is_dir() and not (path == file.parent or path in file.parents):
+                continue
+            functions = _CHECK_DEF.findall(file.read_text(encoding="utf-8"))
+            selected.update((file, fn) for fn in functions if not name or fn == name.split("[", 1)[0])
+    chain_ids = [chain.id for chain in state.chain_config.chains] if state.chain_config else []
+    try:
+        keyword = Expression.compile(config.option.keyword) if config.option.keyword else None
+        marks = Expression.compile(config.option.markexpr) if config.option.markexpr else None
+    except (SyntaxError, ValueError):  # pytest reports the bad expression itself
+        return True
+    for file, function in selected:
+        names = (function, file.name, "checks", "compliance", "aws", MARKER, *chain_ids)
+        if keyword is not None and not keyword.evaluate(_Names(names, substring=True)):
+            continue
+        if marks is not None and not marks.evaluate(_Names(("aws", MARKER), substring=False)):
+            continue
+        return True
+    return False
+
+
+class _Names:
+    """A `-k`/`-m` matcher over a fixed set of names (keywords match case-insensitive substrings, as pytest's do)."""
+
+    def __init__(self, names: tuple[str, ...], *, substring: bool) -> None:
+        self.names = tuple(n.lower() for n in names) if substring else names
+        self.substring = substring
+
+    def __call__(self, name: str, /, **kwargs: str | int | bool | None) -> bool:
+        if self.substring:
+            return any(name.lower() in n for n in self.names)
+        return name in self.names
 
 
 def check_aws_credentials() -> None:
@@ -284,7 +340,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = run_state(config)
     if any(item.get_closest_marker(MARKER) is not None for item in items):
-        validate_inputs(state)
+        validate_inputs(state, config)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -188,3 +188,13 @@ def test_live_mode_with_credentials_passes_the_preflight(pytester: pytest.Pytest
                                            "--evidence-dir", str(pytester.path / "evidence"))
     assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
     assert "wJalrXUtnFEMI" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize("selection", [("-k", "azure"), ("-m", "azure")])
+def test_azure_only_live_run_needs_no_aws_login(pytester: pytest.Pytester, no_aws_credentials: Path,
+                                                selection: tuple[str, str]) -> None:
+    """Look-alike: the pre-flight applies only when AWS checks are selected."""
+    result = pytester.runpytest_subprocess(str(COMPLIANCE_DIR), "--target", "live", "--collect-only", "-q",
+                                           "--evidence-dir", str(pytester.path / "evidence"), *selection)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
+    assert "aws_trust" not in result.stdout.str() and "azure_sas" in result.stdout.str()

@@ -128,6 +128,8 @@ def test_default_evidence_dir_header_and_deployment_option(pytester: pytest.Pyte
 
 def test_relative_evidence_dir_and_live_header(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXPORT_EXTERNAL_ID", "ext-id-header-test")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")  # the live pre-flight resolves credentials
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     chain = write_chain(pytester.path / "chain.toml", aws_only_chain())
     result = pytester.runpytest(str(COMPLIANCE_DIR), "--target", "live", "--chain", str(chain),
                                 "--evidence-dir", "out/evidence", "--collect-only")
