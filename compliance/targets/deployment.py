@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from compliance.config import MAX_NESTING, nesting_error
+from compliance.config import BUCKET_RE, MAX_NESTING, nesting_error
 from compliance.errors import ConfigError, one_line
 
 PLACEHOLDER = re.compile(r"\{\{(env|kms|org):([A-Za-z0-9_./-]+)\}\}")
@@ -80,6 +80,9 @@ def _validate_kms_key(source: str, where: str, key: Any) -> None:
         if required not in key:
             raise ConfigError(source, f"{where}.{required}", "missing required key", f"add `{required}` to the key")
     _string(source, f"{where}.alias", key["alias"])
+    if not KMS_ALIAS_RE.match(key["alias"]):
+        raise ConfigError(source, f"{where}.alias", f"{one_line(repr(key['alias']), 60)} is not a valid KMS alias name",
+                          "use letters, digits, / _ - (without the alias/ prefix; aws/ is reserved)")
     _string(source, f"{where}.description", key.get("description"), required=False)
     _policy(source, f"{where}.policy", key["policy"], Limit.KEY, required=True)
     state = key.get("state", "Enabled")
@@ -172,6 +175,7 @@ def _validate(source: str, data: Any) -> Deployment:
         if "container" not in azure:
             raise ConfigError(source, "azure.container", "missing required key", "name the container")
         _string(source, "azure.container", azure["container"])
+        _azure_numbers(source, azure)
         from compliance.targets.azure_emulated import parse_spec
 
         parse_spec(Deployment(source, data))
@@ -187,6 +191,41 @@ def _validate(source: str, data: Any) -> Deployment:
             raise ConfigError(source, where, f"{{{{org:{name}}}}} names nothing in aws.organization",
                               "use {{org:id}}, {{org:root}} or {{org:ou/NAME}} of a declared OU")
     return Deployment(source, data)
+
+
+def _azure_numbers(source: str, azure: Mapping[str, Any]) -> None:
+    """SAS and stored-policy day counts are finite and within 100 years either way (a SAS may be set to have
+    expired, or to start later); a permission string is lower-case letters, https_only true or false."""
+    bodies: list[tuple[str, Any]] = [("azure.sas", azure.get("sas"))]
+    policies = azure.get("stored_access_policies")
+    if isinstance(policies, dict):
+        bodies += [(f"azure.stored_access_policies.{name}", body) for name, body in policies.items()]
+    for where, body in bodies:
+        if not isinstance(body, dict):
+            continue
+        for key in ("expiry_days", "start_days_ago"):
+            value = body.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -36_500 <= value <= 36_500:
+                raise ConfigError(source, f"{where}.{key}", f"expected a number of days from -36500 to 36500, got "
+                                  f"{one_line(repr(value), 60)}", "write a number like 180")
+        permissions = body.get("permissions")
+        if permissions is not None and (not isinstance(permissions, str) or not re.fullmatch(r"[a-z]*", permissions)):
+            raise ConfigError(source, f"{where}.permissions", "expected SAS permission letters like \"cw\"",
+                              'write e.g. `"permissions": "cw"`')
+        if "https_only" in body and not isinstance(body["https_only"], bool):
+            raise ConfigError(source, f"{where}.https_only", "expected true or false", '`"https_only": true`')
+        _string(source, f"{where}.stored_policy", body.get("stored_policy"), required=False)
+
+
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+ROLE_PATH_RE = re.compile(r"^/(?:[\x21-\x7e]{0,510}/)?$")
+KMS_ALIAS_RE = re.compile(r"^(?!aws/)[A-Za-z0-9/_-]{1,250}$")
+"""IAM API Reference (CreateRole: RoleName, Path) and KMS API Reference (CreateAlias: AliasName without alias/)."""
+OWNERSHIP = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
+VERSIONING = ("Enabled", "Suspended")
+SSE_ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
 
 
 def _named(source: str, where: str, table: Any, allowed: set[str]) -> None:
@@ -317,7 +356,12 @@ def _validate_role(source: str, where: str, role: Any) -> None:
         if required not in role:
             raise ConfigError(source, f"{where}.{required}", "missing required key", f"add `{required}` to the role")
     _string(source, f"{where}.name", role["name"])
+    if not ROLE_NAME_RE.match(role["name"]):
+        raise ConfigError(source, f"{where}.name", f"{one_line(repr(role['name']), 60)} is not a valid IAM role name",
+                          "use 1-64 letters, digits and + = , . @ _ -")
     _string(source, f"{where}.path", role.get("path"), required=False)
+    if role.get("path") is not None and not ROLE_PATH_RE.match(role["path"]):
+        raise ConfigError(source, f"{where}.path", "an IAM path starts and ends with /", 'write e.g. `"path": "/"`')
     _string(source, f"{where}.description", role.get("description"), required=False)
     _policy(source, f"{where}.trust_policy", role["trust_policy"], Limit.TRUST, required=True)
     _policy(source, f"{where}.permissions_boundary", role.get("permissions_boundary"), Limit.MANAGED)
@@ -348,8 +392,14 @@ def _validate_bucket(source: str, where: str, bucket: Any) -> None:
     if "name" not in bucket:
         raise ConfigError(source, f"{where}.name", "missing required key", "name the bucket")
     _string(source, f"{where}.name", bucket["name"])
-    for key in ("region", "ownership", "versioning", "description"):
+    if not BUCKET_RE.match(bucket["name"]):
+        raise ConfigError(source, f"{where}.name", f"{one_line(repr(bucket['name']), 80)} is not a valid S3 "
+                          "bucket name",
+                          "use 3-63 lower-case letters, digits, dots and hyphens")
+    for key in ("region", "description"):
         _string(source, f"{where}.{key}", bucket.get(key), required=False)
+    _string(source, f"{where}.ownership", bucket.get("ownership"), required=False, choices=OWNERSHIP)
+    _string(source, f"{where}.versioning", bucket.get("versioning"), required=False, choices=VERSIONING)
     _policy(source, f"{where}.policy", bucket.get("policy"), Limit.BUCKET)
     _flags(source, f"{where}.public_access_block", bucket.get("public_access_block"))
     acl = bucket.get("acl")
@@ -368,7 +418,8 @@ def _validate_bucket(source: str, where: str, bucket: Any) -> None:
     _string(source, f"{where}.object_lock.mode", lock.get("mode"), required=False,
             choices=("GOVERNANCE", "COMPLIANCE"))
     encryption = bucket.get("encryption") or {}
-    _string(source, f"{where}.encryption.algorithm", encryption.get("algorithm"), required=bool(encryption))
+    _string(source, f"{where}.encryption.algorithm", encryption.get("algorithm"), required=bool(encryption),
+            choices=SSE_ALGORITHMS if encryption else ())
     logging = bucket.get("logging") or {}
     if logging:
         _string(source, f"{where}.logging.target_bucket", logging.get("target_bucket"))

@@ -16,6 +16,7 @@ import copy
 import json
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -326,3 +327,29 @@ def test_generated_bad_chain_is_exit_4_without_run_dir(pytester: pytest.Pytester
     assert [line for line in result.outlines + result.errlines if line.startswith("ERROR:")] != []
     assert "Traceback" not in output and "INTERNALERROR" not in output
     assert not evidence.exists()
+
+
+@pytest.mark.parametrize(("edit", "key"), [
+    (lambda a: a["buckets"][0].__setitem__("ownership", "Maybe"), "ownership"),
+    (lambda a: a["buckets"][0].__setitem__("versioning", "On"), "versioning"),
+    (lambda a: a["buckets"][0].__setitem__("name", "Audit_Reports"), "buckets[0].name"),
+    (lambda a: a["buckets"][0]["encryption"].__setitem__("algorithm", "rot13"), "encryption.algorithm"),
+    (lambda a: a["roles"][0].__setitem__("name", "bad name!"), "roles[0].name"),
+    (lambda a: a["roles"][0].__setitem__("path", "no-slashes"), "roles[0].path"),
+    (lambda a: a["roles"][0].__setitem__("max_session_duration", 2**63), "max_session_duration"),
+    (lambda a: a["kms_keys"][0].__setitem__("alias", "alias/with prefix"), "kms_keys[0].alias"),
+])
+def test_values_moto_would_accept_but_aws_refuses_are_one_line(edit: Callable[[Any], None], key: str) -> None:
+    """moto provisions some of these without complaint; AWS would refuse them, so the suite does too."""
+    data = reference_deployment()
+    edit(data["aws"]["accounts"]["111122223333"])
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        validate("d.json", data)
+
+
+@pytest.mark.parametrize("days", [1e308, -1e308, 10**9])
+def test_azure_sas_days_out_of_range_are_one_line(days: float) -> None:
+    data = reference_deployment()
+    data["azure"]["sas"]["expiry_days"] = days
+    with pytest.raises(ConfigError, match=r"azure\.sas\.expiry_days"):
+        validate("d.json", data)
