@@ -38,6 +38,7 @@ SIGNER_OPTION = "--signer"
 OPERATOR_OPTION = "--operator"
 FORCE_BASELINE_OPTION = "--force-baseline"
 
+MAX_FUZZ_EXAMPLES = 100_000
 FINDING_KEY = pytest.StashKey[Finding]()
 LOADGROUP_KEY = "compliance_loadgroup"
 PACKAGE_DIR = Path(compliance.__file__).resolve().parent
@@ -106,6 +107,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{DEPLOYMENT_OPTION} provisions into moto; it cannot be used with --target live")
     if config.getoption(FUZZ_EXAMPLES_OPTION) < 1:
         raise pytest.UsageError(f"{FUZZ_EXAMPLES_OPTION} must be at least 1")
+    if config.getoption(FUZZ_EXAMPLES_OPTION) > MAX_FUZZ_EXAMPLES:
+        raise pytest.UsageError(f"{FUZZ_EXAMPLES_OPTION} must be at most {MAX_FUZZ_EXAMPLES:,} (a run would not end); "
+                                "use a few thousand at most for a nightly search")
     for name in FIXTURE_PLUGINS:
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.import_plugin(name)

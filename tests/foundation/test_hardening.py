@@ -198,3 +198,8 @@ def test_azure_only_live_run_needs_no_aws_login(pytester: pytest.Pytester, no_aw
                                            "--evidence-dir", str(pytester.path / "evidence"), *selection)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
     assert "aws_trust" not in result.stdout.str() and "azure_sas" in result.stdout.str()
+
+
+def test_fuzz_examples_beyond_any_run_length_is_one_line(pytester: pytest.Pytester) -> None:
+    result, evidence = run(pytester, "--fuzz-examples", str(2**63 - 1))
+    usage_error(result, evidence, "--fuzz-examples must be at most 100,000")
