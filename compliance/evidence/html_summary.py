@@ -255,6 +255,8 @@ def summary_html(document: Mapping[str, Any], *, interactive: bool = True) -> st
     return "".join([
         f"<style>{CSS}</style>" if interactive else "",  # the PDF brings its own (CSS + print stylesheet)
         '<section class="ecc">',
+        ('<p class="ecc-note ecc-print-only">The archival print of this report is <code>evidence.pdf</code> in the '
+         "same run directory (PDF/A-3b, every check expanded, signature page).</p>" if interactive else ""),
         what_if_banner(document),
         verdict(document),
         _drift_headline(document.get("drift")),

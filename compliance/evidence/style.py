@@ -65,7 +65,9 @@ h1#title + p, .run-count, .col-duration, #results-table th[data-column-type="dur
 .ecc-fix { background: #f0f4ff; border-left: 4px solid #4c63b6; padding: 4px 8px; }
 .ecc-sigs td { height: 22px; }
 .ecc-line { display: inline-block; min-width: 160px; border-bottom: 1px solid #1f2933; height: 16px; }
+.ecc-print-only { display: none; }
 @media print {
+  .ecc-print-only { display: block; }
   .ecc-pre { max-height: none; overflow: visible; }
   .summary__reload, .controls, .filter, .logexpander, .collapse, #environment-header { display: none; }
   .extras-row.hidden { display: table-row !important; } /* every check's evidence printed, passes included */

@@ -46,7 +46,8 @@ def export_role(deployment: dict[str, Any]) -> dict[str, Any]:
     for account in deployment["aws"]["accounts"].values():
         for role in account.get("roles", []):
             if role["name"] == "QualioExportRole":
-                return role
+                found: dict[str, Any] = role
+                return found
     raise AssertionError("the reference deployment has no QualioExportRole")
 
 

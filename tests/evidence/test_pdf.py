@@ -40,7 +40,8 @@ def test_pdf_a_3b_identification_in_xmp(reader: PdfReader) -> None:
     raw = xmp.stream.get_data().decode("utf-8")
     assert re.search(r'pdfaid:part(="|>)3', raw), raw
     assert re.search(r'pdfaid:conformance(="|>)B', raw), raw
-    root = reader.trailer["/Root"]
+    root = reader.trailer["/Root"].get_object()
+    assert isinstance(root, dict)
     assert "/OutputIntents" in root and "/AF" in root  # PDF/A output intent; associated files
 
 
