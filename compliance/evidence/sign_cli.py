@@ -77,7 +77,7 @@ def sign_main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"signed: {path} — {signature.signer!r}, meaning {signature.meaning.value}, {signature.signed_at} (UTC), "
-          f"key {fingerprint(key.public_key())}, manifest sha256 {signature.manifest_sha256}")
+          f"key fingerprint {fingerprint(key.public_key())}, manifest sha256 {signature.manifest_sha256}")
     return 0
 
 

@@ -42,7 +42,7 @@ def _signature_line(check: SignatureCheck) -> str:
     if sig is None:
         return f"signature {check.name}: {check.state.value}: {check.problem}"
     text = (f"signature {check.name}: {check.state.value}: signer {sig.signer!r}, meaning {sig.meaning.value}, "
-            f"signed {sig.signed_at} (UTC), key {sig.key_fingerprint}")
+            f"signed {sig.signed_at} (UTC), key fingerprint {sig.key_fingerprint}")
     return text + (f" ({check.problem})" if check.problem else "")
 
 
