@@ -15,6 +15,9 @@ from compliance.config import ChainConfig, load_chain_config
 from compliance.errors import ConfigError
 from compliance.evidence.redact import Redactor
 
+LIVE_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "COMPLIANCE_SIGN_KEY_PASSWORD")
+"""Environment variables whose values are secrets of a live run, redacted like the chain's own."""
+
 
 class Target:
     MOTO = "moto"
@@ -67,6 +70,8 @@ class RunState:
     def redactor(self) -> Redactor:
         """The run's redactor, for the secret values the environment holds now (rebuilt only when they change)."""
         names = self.chain_config.secret_env_names() if self.chain_config else ()
+        if self.target == Target.LIVE:  # the run's own credentials (emulated targets use well-known fakes)
+            names = (*names, *LIVE_SECRET_ENV)
         pairs = tuple((name, os.environ.get(name, "")) for name in names)
         cached = self._redactor
         if cached is None or cached[0] != pairs:

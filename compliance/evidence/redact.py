@@ -38,7 +38,8 @@ _PATTERNS = (
 )
 _EXTERNAL_ID_KEY = "sts:externalid"
 _SECRET_FIELDS = frozenset({"secretaccesskey", "sessiontoken", "aws_secret_access_key", "aws_session_token",
-                            "accountkey", "account_key", "sig", "sas", "sas_token", "credential"})
+                            "accountkey", "account_key", "sig", "sas", "sas_token", "credential", "externalid",
+                            "client_secret", "password"})
 _NOT_SECRETS = frozenset({"true", "false"})  # the operands of a Null or Bool condition on sts:ExternalId
 
 _QUOTE = r"[\"']"

@@ -166,3 +166,17 @@ def test_string_like_pattern_at_debug_level(pytester: pytest.Pytester) -> None:
     assert "«redacted" in text
     for form in (external_id[:25], quote(external_id[:25]), external_id[:20]):
         assert form not in text, form
+
+
+def test_live_runs_redact_their_own_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compliance.state import RunState, Target
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-live-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-live-value")
+    live = RunState(Target.LIVE, Path("c.toml"), None, Path("r"), {})
+    assert "wJalrXUtnFEMI" not in live.redactor().text("key wJalrXUtnFEMI-live-secret token session-token-live-value")
+    assert "session-token-live-value" not in live.redactor().text("session-token-live-value")
+    emulated = RunState(Target.MOTO, Path("c.toml"), None, Path("r"), {})  # look-alike: moto's fake keys stay
+    assert emulated.redactor().text("wJalrXUtnFEMI-live-secret") == "wJalrXUtnFEMI-live-secret"
+    assert Redactor().json({"ExternalId": "abc", "external_id_env": "EXPORT_EXTERNAL_ID"}) == {
+        "ExternalId": "«redacted»", "external_id_env": "EXPORT_EXTERNAL_ID"}
