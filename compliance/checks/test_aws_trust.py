@@ -20,6 +20,8 @@ from compliance.chain.view import ChainView
 from compliance.evidence.remediation import raw_statement, trust_network_fix
 from compliance.iam import Effect, Evaluation, Outcome, PolicyKind, Statement
 from compliance.model import Finding, Provider, Severity
+from compliance.proof.questions import ChainQuestions
+from compliance.proof.search import Witness
 from compliance.registry import check
 
 NETWORK_KEYS = ("aws:sourceip", "aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip")
@@ -82,6 +84,18 @@ def test_aws_trust_allows_vendor_with_external_id(chain_view: ChainView) -> Find
         evidence=(kit.decision("sts:AssumeRole by the vendor", results[0][2]), trust, assumption, *kit.proposals()))
 
 
+def _proof_witness(view: ChainView, *, vendor: bool) -> Witness | None:
+    """The role proof's first witness among the vendor's requests (``vendor``) or everyone else's: the sample
+    above can miss a principal or an ExternalId that only a literal in the policy admits; the proof cannot."""
+    questions = ChainQuestions(view)
+    proof = questions.role_assumption(every_witness=True)
+    for witness in proof.outcome.witnesses:
+        if questions.is_vendor(witness.principal) is vendor and (
+                not vendor or witness.request.action_lower.startswith("sts:assumerole")):
+            return witness
+    return None
+
+
 def _wrong_ids(external_id: str) -> list[tuple[str | None, str]]:
     """(value, description) pairs; descriptions never contain the value."""
     cases: list[tuple[str | None, str]] = [
@@ -133,8 +147,16 @@ def test_aws_trust_denies_wrong_or_missing_external_id(chain_view: ChainView) ->
                 resource=chain.aws.role_arn,
                 evidence=(kit.decision(f"sts:AssumeRole with {description}", evaluation),
                           kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
+    witness = _proof_witness(chain_view, vendor=True)
+    if witness is not None:
+        return Finding.failed(kit.text(
+            f"The trust policy lets {chain.vendor.name} call {witness.request.action} with an ExternalId other than "
+            f"the configured one ({witness.evaluation.summary().rstrip('.')}), so the ExternalId does not stop the "
+            "confused deputy."), resource=chain.aws.role_arn,
+            evidence=(kit.decision("The proof's witness (ExternalId value withheld)", witness.evaluation),
+                      kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
     return Finding.passed(f"The trust policy denies the vendor with {len(checked)} kinds of wrong ExternalId "
-                          f"({'; '.join(checked)}).", resource=chain.aws.role_arn,
+                          f"({'; '.join(checked)}) and, by proof, with every other value.", resource=chain.aws.role_arn,
                           evidence=(kit.note("Wrong ExternalId cases (values withheld)", checked),
                                     kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
 
@@ -177,8 +199,20 @@ def test_aws_trust_denies_other_principals(chain_view: ChainView) -> Finding:
                 evidence=(kit.decision(f"sts:AssumeRole by {caller.label}", evaluation),
                           kit.policy("Role trust policy", chain_view.trust()),
                           kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION), *kit.proposals()))
-    return Finding.passed(f"The trust policy refuses all {len(labels)} other kinds of principal, even with the "
-                          "ExternalId and an allow-everything identity policy.", resource=role_arn,
+    if chain.external_id() is None:
+        return _missing_secret(chain_view)
+    witness = _proof_witness(chain_view, vendor=False)
+    if witness is not None:
+        return Finding.failed(kit.text(
+            f"The trust policy lets {witness.principal.label} call {witness.request.action} on the role "
+            f"({witness.evaluation.summary().rstrip('.')}), so more than {chain.vendor.name} can write into the "
+            "audit bucket."), resource=role_arn,
+            evidence=(kit.decision(f"{witness.request.action} by {witness.principal.label}", witness.evaluation),
+                      kit.policy("Role trust policy", chain_view.trust()),
+                      kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION), *kit.proposals()))
+    return Finding.passed(f"The trust policy refuses all {len(labels)} sampled kinds of principal, and by proof every "
+                          "other principal, even with the ExternalId and an allow-everything identity policy.",
+                          resource=role_arn,
                           evidence=(kit.note("Principals tried", labels),
                                     kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION),
                                     kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
@@ -199,6 +233,23 @@ def _operator_problem(operator: str, values: tuple[str, ...]) -> str | None:
         return f"uses {operator} instead of StringEquals"
     if len(values) != 1:
         return f"accepts {len(values)} different ExternalIds instead of exactly one"
+    return None
+
+
+def _deny_style_guard(view: ChainView, statements: tuple[Statement, ...], external_id: str) -> str | None:
+    """The deny-style form: an Allow without an ExternalId condition, guarded by a Deny on sts:AssumeRole whose
+    single-valued StringNotEquals (or Null) on sts:ExternalId refuses every other value and a missing one. The
+    label of that Deny, when the engine confirms it refuses a missing and a wrong ExternalId; else None."""
+    ip = evaluation_ips(view.chain)[0]
+    for statement in statements:
+        if statement.effect is not Effect.DENY or not statement.matches_action("sts:AssumeRole"):
+            continue
+        guards = [c for c in statement.conditions if c.key.lower() == "sts:externalid"]
+        single = all(len(c.values) == 1 and c.operator.split(":", 1)[-1] in
+                     ("StringNotEquals", "StringNotEqualsIfExists", "Null") for c in guards)
+        if guards and single and not any(
+                _vendor_assume(view, value, ip).allowed() for value in (None, external_id + "-other")):
+            return statement.label
     return None
 
 
@@ -232,9 +283,10 @@ def test_aws_trust_external_id_condition_is_string_equals(chain_view: ChainView)
     problems: list[str] = []
     statements: list[Statement] = [s for s in trust.document.statements
                                    if s.effect is Effect.ALLOW and s.matches_action("sts:AssumeRole")]
+    guard = _deny_style_guard(chain_view, trust.document.statements, external_id)
     for statement in statements:
         conditions = [c for c in statement.conditions if c.key.lower() == "sts:externalid"]
-        if not conditions and statement.label in allowing:
+        if not conditions and statement.label in allowing and guard is None:
             problems.append(f"statement {statement.label} lets the vendor in without any sts:ExternalId condition")
         for condition in conditions:
             problem = _operator_problem(condition.operator, condition.values)
@@ -249,6 +301,10 @@ def test_aws_trust_external_id_condition_is_string_equals(chain_view: ChainView)
         return Finding.not_applicable("No trust statement allows the vendor, so there is no ExternalId condition to "
                                       "judge (see aws_trust_allows_vendor_with_external_id).",
                                       resource=chain.aws.role_arn)
+    if guard is not None:
+        return Finding.passed(f"The vendor's Allow is guarded by the Deny {guard}, a single-valued StringNotEquals on "
+                              "sts:ExternalId that refuses every other and a missing ExternalId (the deny-style form).",
+                              resource=chain.aws.role_arn, evidence=evidence)
     return Finding.passed(f"Every trust statement that admits the vendor pins the ExternalId with a single-valued "
                           f"StringEquals (statements {', '.join(sorted(s for s in allowing if s))}).",
                           resource=chain.aws.role_arn, evidence=evidence)

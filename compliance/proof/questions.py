@@ -279,7 +279,8 @@ class ChainQuestions:
                             tuple(intended))
         return Proof(question.title, self.prover.decide(question), ASSUMPTIONS)
 
-    def role_assumption(self) -> Proof:
+    def role_assumption(self, *, every_witness: bool = False) -> Proof:
+        """Becoming the role. ``every_witness``: one witness per principal class, not only the first."""
         trust = self.view.trust().document
         self._require_org([trust, *(p for level in self.rcps for p in level)])
         external_id = self.chain.external_id()
@@ -303,8 +304,12 @@ class ChainQuestions:
         question = Question("Becoming the export role (every sts:AssumeRole* action, sts:TagSession, "
                             "sts:SetSourceIdentity, sts:SetContext)", tuple(principals), ASSUME_ACTIONS,
                             Glob(role_arn, literal=True), "", self.chain.aws.account, self.resource_context(),
-                            tuple(intended))
+                            tuple(intended), first_witness_only=not every_witness)
         return Proof(question.title, self.prover.decide(question), ASSUMPTIONS[:1] + ASSUMPTIONS[2:])
+
+    def is_vendor(self, principal: PrincipalClass) -> bool:
+        vendor = self.chain.vendor.principal
+        return principal.arn == vendor or principal.context.get("aws:PrincipalArn") == vendor
 
     def key_use(self) -> Proof | None:
         key = self.view.kms_key()

@@ -391,3 +391,38 @@ def test_key_grant_to_another_account_fails(ref_chain: Chain, reference_snapshot
     snapshot = _with_grant(reference_snapshot, "arn:aws:iam::444455556666:root", ("Decrypt",))
     finding = run_check(proofs.test_aws_proof_bucket_key_restricted, view(ref_chain, snapshot))
     assert finding.status is Status.FAIL and "444455556666" in finding.message
+
+
+def test_sampling_trust_checks_defer_to_the_proof(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    """A principal or an ExternalId the fixed samples never try is found through the role proof."""
+    from compliance.checks import test_aws_trust as trust_checks
+
+    partner = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123412341234:role/Sync"},
+               "Action": "sts:AssumeRole"}
+    two_ids = [{**reference_trust()[0], "Condition": {"StringEquals": {"sts:ExternalId": [secret(), "legacy-id-42"]}}},
+               reference_trust()[1]]
+    others = run_check(trust_checks.test_aws_trust_denies_other_principals,
+                       view(ref_chain, with_trust(reference_snapshot, [*reference_trust(), partner])))
+    assert others.status is Status.FAIL and "123412341234" in others.message
+    wrong = run_check(trust_checks.test_aws_trust_denies_wrong_or_missing_external_id,
+                      view(ref_chain, with_trust(reference_snapshot, two_ids)))
+    assert wrong.status is Status.FAIL and secret() not in wrong.message
+    for check in (trust_checks.test_aws_trust_denies_other_principals,
+                  trust_checks.test_aws_trust_denies_wrong_or_missing_external_id):
+        assert run_check(check, view(ref_chain, reference_snapshot)).status is Status.PASS
+
+
+def test_deny_style_external_id_passes_the_form_check(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    from compliance.checks import test_aws_trust as trust_checks
+
+    deny_style = [{"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": VENDOR},
+                   "Action": ["sts:AssumeRole", "sts:TagSession"]},
+                  {"Sid": "RequireExternalId", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+                   "Condition": {"StringNotEquals": {"sts:ExternalId": secret()}}}]
+    check = trust_checks.test_aws_trust_external_id_condition_is_string_equals
+    finding = run_check(check, view(ref_chain, with_trust(reference_snapshot, deny_style)))
+    assert finding.status is Status.PASS, finding.message
+    unguarded = [deny_style[0]]
+    assert run_check(check, view(ref_chain, with_trust(reference_snapshot, unguarded))).status is Status.FAIL
+    two = [deny_style[0], {**deny_style[1], "Condition": {"StringNotEquals": {"sts:ExternalId": [secret(), "x-2"]}}}]
+    assert run_check(check, view(ref_chain, with_trust(reference_snapshot, two))).status is Status.FAIL
