@@ -161,6 +161,23 @@ def account_callers(account: str, *, org: str | None, org_path: str | None, exac
     return out
 
 
+def _org_paths(statements: Sequence[Statement], org: str | None, customer: OrgFacts) -> list[str | None]:
+    """The organization paths an account of `org` can have, one per class of the aws:PrincipalOrgPaths values the
+    policies name. AWS starts a principal's path with its own organization and root ("o-…/r-…/ou-…/")."""
+    if org is None:
+        return [None]
+    globs = [Glob(value, ignore_case="IgnoreCase" in c.family.name,
+                  literal=c.family.name.startswith("String") and "Equals" in c.family.name)
+             for statement in statements for c in statement.compiled_conditions
+             if c.key_lower == "aws:principalorgpaths" for value in c.values if "${" not in value]
+    if customer.org_path and org == customer.organization_id:
+        globs.append(Glob(customer.org_path, literal=True))
+    base = f"{org}/"
+    found = classes(globs, required=[(Glob(base + "r-?*/", arn=False), True)], prefix=base + "r-")
+    paths: list[str | None] = list(sorted(found.values(), key=lambda path: (len(path), path)))
+    return paths
+
+
 def _named_sessions(account: str, values: Iterable[str], org: str | None, org_path: str | None,
                     where: str) -> list[Caller]:
     """Sessions a Principal element names by their own ARN (assumed-role or federated-user)."""
@@ -214,18 +231,16 @@ def outside_callers(policies: Sequence[PolicyDocument], *, customer: str, custom
     for account in outside_accounts(policies, customer, extra_accounts):
         where = labels.get(account, f"account {account}")
         for org in organizations(policies, customer_org.organization_id):
-            path = customer_org.org_path if org is not None and org == customer_org.organization_id else None
-            callers = account_callers(account, org=org, org_path=path, exact=aws, globs=globs, where=where)
-            callers += _named_sessions(account, aws, org, path, where)
-            # an outside role's unique id and an outside user's name are whatever that account made them
-            callers = [Caller(c.label, c.kind, c.arn, c.account,
-                              {k: v for k, v in c.context.items() if k not in ("aws:userid", "aws:username")
-                               or c.kind == Kind.ROOT}, c.absent, c.org) for c in callers]
-            if org is not None and path is None:
-                # an account of another (or the same) organization: its OU path is its own, any value
-                callers = [Caller(c.label, c.kind, c.arn, c.account, c.context,
-                                  c.absent - {"aws:principalorgpaths"}, c.org) for c in callers]
-            out.extend(callers)
+            paths = _org_paths(statements, org, customer_org)
+            for path in paths:
+                callers = account_callers(account, org=org, org_path=path, exact=aws, globs=globs, where=where)
+                callers += _named_sessions(account, aws, org, path, where)
+                # an outside role's unique id and an outside user's name are whatever that account made them
+                callers = [Caller(c.label + (f" (organization path {path})" if len(paths) > 1 else ""), c.kind, c.arn,
+                                  c.account, {k: v for k, v in c.context.items()
+                                              if k not in ("aws:userid", "aws:username") or c.kind == Kind.ROOT},
+                                  c.absent, c.org) for c in callers]
+                out.extend(callers)
     for service in sorted({*services, FRESH_SERVICE}):
         out.append(Caller(f"the AWS service {service}", Kind.SERVICE, service, None,
                           {"aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": service},

@@ -426,3 +426,13 @@ def test_deny_style_external_id_passes_the_form_check(ref_chain: Chain, referenc
     assert run_check(check, view(ref_chain, with_trust(reference_snapshot, unguarded))).status is Status.FAIL
     two = [deny_style[0], {**deny_style[1], "Condition": {"StringNotEquals": {"sts:ExternalId": [secret(), "x-2"]}}}]
     assert run_check(check, view(ref_chain, with_trust(reference_snapshot, two))).status is Status.FAIL
+
+
+def test_org_path_hole_is_found_with_a_consistent_witness(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    grant = _outsider("s3:GetObject", {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-partnerorg1/r-ab12/*"}})
+    finding = run_check(proofs.test_aws_proof_records_read_only_by_declared_readers,
+                        view(ref_chain, _bucket(reference_snapshot, grant)))
+    assert finding.status is Status.FAIL and "o-partnerorg1" in finding.message
+    context = next(e for e in finding.evidence if e.label.startswith("Witness")).data["context"]
+    witness = {k.lower(): v for k, v in context.items()}
+    assert witness["aws:principalorgpaths"][0].startswith(witness["aws:principalorgid"] + "/")
