@@ -141,7 +141,10 @@ class EvidenceWriter:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         run_dir = self.state.run_dir
         assert run_dir is not None
-        if self._document is not None:
+        if self._document is not None and not pdf_enabled():
+            sys.stderr.write(f"NOTE: {PDF_NAME} was not written ({PDF_ENV}=off); the record is incomplete and "
+                             "`python -m compliance verify` will report it missing\n")
+        elif self._document is not None:
             try:
                 write_pdf_copy(run_dir, self._document)
             except Exception as exc:  # the rest of the record must still be hashed and signed
@@ -178,6 +181,15 @@ class EvidenceWriter:
             changed = len(drift.get("status_changes") or [])
             terminalreporter.write_line(f"Compared with: {self.baseline.get('_source')}: {changed} check status(es) "
                                         "changed")
+
+
+PDF_ENV = "COMPLIANCE_EVIDENCE_PDF"
+
+
+def pdf_enabled() -> bool:
+    """`COMPLIANCE_EVIDENCE_PDF=off` skips the archival PDF, the slowest part of a run (seconds to minutes for
+    many chains). For development and the suite's own tests only: a run without it is not a complete record."""
+    return os.environ.get(PDF_ENV, "on").strip().lower() not in ("off", "0", "no", "false")
 
 
 def write_pdf_copy(run_dir: Path, document: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import copy
 import html
 import importlib
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ RunSuite = Callable[..., Run]
 def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> RunSuite:
     """Run `pytest compliance/ -k aws` in-process; `deployment=` writes a deployment dict first."""
     monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
+    monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "on")  # the whole record (tests/conftest.py turns it off elsewhere)
     counter = iter(range(1000))
 
     def run(*args: str, deployment: dict[str, Any] | None = None, select: str = "aws") -> Run:
@@ -135,7 +137,6 @@ class SuiteRun:
 def suite_subprocess(workdir: Path, *args: str, deployment: dict[str, Any] | None = None,
                      select: str = "aws", env: dict[str, str] | None = None) -> SuiteRun:
     """Run `python -m pytest compliance/ -k <select>` in a subprocess, writing evidence under workdir."""
-    import os
     import subprocess
     import sys
 
@@ -146,7 +147,7 @@ def suite_subprocess(workdir: Path, *args: str, deployment: dict[str, Any] | Non
         path = workdir / "deployment.json"
         path.write_text(json.dumps(deployment), encoding="utf-8")
         extra += ["--deployment", str(path)]
-    environ = {**os.environ, "EXPORT_EXTERNAL_ID": EXTERNAL_ID, **(env or {})}
+    environ = {**os.environ, "EXPORT_EXTERNAL_ID": EXTERNAL_ID, "COMPLIANCE_EVIDENCE_PDF": "on", **(env or {})}
     environ.pop("PYTEST_ADDOPTS", None)
     done = subprocess.run([sys.executable, "-m", "pytest", str(COMPLIANCE_DIR), "-p", "no:cacheprovider",
                            "--evidence-dir", str(evidence), "-k", select, "--fuzz-examples", str(FUZZ_EXAMPLES),
