@@ -174,8 +174,8 @@ def _org_paths(statements: Sequence[Statement], org: str | None, customer: OrgFa
         globs.append(Glob(customer.org_path, literal=True))
     base = f"{org}/"
     found = classes(globs, required=[(Glob(base + "r-?*/", arn=False), True)], prefix=base + "r-")
-    paths: list[str | None] = list(sorted(found.values(), key=lambda path: (len(path), path)))
-    return paths
+    ordered: list[str] = sorted(found.values(), key=lambda path: (len(path), path))
+    return list[str | None](ordered)
 
 
 def _named_sessions(account: str, values: Iterable[str], org: str | None, org_path: str | None,

@@ -31,6 +31,7 @@ from compliance.proof.principals import (
     customer_callers,
     outside_callers,
 )
+from compliance.proof.public import is_public
 from compliance.proof.search import Intended, Judge, Outcome, PrincipalClass, Prover, Question
 from compliance.proof.strings import Glob
 
@@ -195,6 +196,22 @@ class ChainQuestions:
                                       absent_keys=caller.absent, group="customer" if customer else caller.kind))
         return out
 
+    def restricted_public_bucket(self, policy: PolicyDocument | None) -> bool:
+        """RestrictPublicBuckets (bucket or account level) with a policy S3 considers public: only AWS services and
+        the owner account's principals can use the bucket policy. An unreadable setting is taken as off, which can
+        only make more requests allowed."""
+        if not is_public(policy):
+            return False
+        blocks = [self.view.bucket().public_access_block, self.view.snapshot.account_public_access_block]
+        return any(read.failure is None and read.value is not None and read.value.restrict_public_buckets
+                   for read in blocks)
+
+    def _bucket_outsiders(self, policy: PolicyDocument | None) -> list[PrincipalClass]:
+        outsiders = self._outsiders(policy)
+        if self.restricted_public_bucket(policy):
+            return [p for p in outsiders if p.group == Kind.SERVICE]
+        return outsiders
+
     def _outsiders(self, resource_policy: PolicyDocument | None, extra_policies: Sequence[PolicyDocument] = (),
                    *, s3: bool = True) -> list[PrincipalClass]:
         """Callers outside the customer account. Canonical users and anonymous callers exist only for S3: STS and
@@ -267,7 +284,7 @@ class ChainQuestions:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
         role = self._role_session(policy)
-        principals = (role, *self._outsiders(policy), *self._through_access_points(policy))
+        principals = (role, *self._bucket_outsiders(policy), *self._through_access_points(policy))
         actions = catalog().select(service="s3", resource_type="object",
                                    access_levels=("Write", "Permissions management", "Tagging"))
         glob, base = self._records_glob()
@@ -335,7 +352,7 @@ class ChainQuestions:
     def records_read(self) -> Proof:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
-        outsiders = [*self._outsiders(policy), *self._through_access_points(policy)]
+        outsiders = [*self._bucket_outsiders(policy), *self._through_access_points(policy)]
         readers = frozenset(p.label for p in outsiders if self._is_reader(p))
         glob, base = self._records_glob()
         question = Question("Reading the records", tuple(outsiders), catalog().names(RECORD_READS), glob, base,
@@ -358,7 +375,7 @@ class ChainQuestions:
         bucket_arn = f"arn:aws:s3:::{self.chain.aws.bucket}"
         question = Question("Changing the bucket's configuration (policy, Object Lock, logging, replication, "
                             "encryption, ownership, public access block, versioning, lifecycle ...)",
-                            (role, *self._outsiders(policy)), actions, Glob(bucket_arn, literal=True), "",
+                            (role, *self._bucket_outsiders(policy)), actions, Glob(bucket_arn, literal=True), "",
                             self.chain.aws.account, self.resource_context())
         listed = self._list_customers(policy, actions, Glob(bucket_arn, literal=True), "")
         return Proof(question.title, self.prover.decide(question), ASSUMPTIONS, listed)

@@ -63,10 +63,14 @@ def test_open_access_point_without_delegation_passes(reference_deployment: dict[
 
 def test_unreadable_object_lambda_access_points_make_the_records_proofs_error(reference_deployment: dict[str, Any],
                                                                               ref_chain: Chain) -> None:
-    """moto cannot list Object Lambda access points once a supporting access point exists: a path that cannot be
-    read is never taken as closed."""
+    """An Object Lambda listing that failed (as on an endpoint that cannot answer it) is a path that cannot be read:
+    never taken as closed."""
+    from compliance.targets.snapshot import ReadFailure
+
     data = deployment(reference_deployment, delegation=True,
                       points=[{"name": "audit-readers", "policy": restrictive_policy("audit-readers")}])
-    cv = view(ref_chain, provision(deployment_from(data), ref_chain))
-    finding = run_check(proofs.test_aws_proof_records_read_only_by_declared_readers, cv)
+    snapshot = provision(deployment_from(data), ref_chain)
+    api = "s3control:ListAccessPointsForObjectLambda"
+    failed = replace(snapshot, object_lambda_access_points=Read(api, failure=ReadFailure(api, "404", "Not Found")))
+    finding = run_check(proofs.test_aws_proof_records_read_only_by_declared_readers, view(ref_chain, failed))
     assert finding.status is Status.ERROR and "ObjectLambda" in finding.message

@@ -43,8 +43,25 @@ def _outsider(action: str, conditions: dict[str, Any]) -> dict[str, Any]:
             "Condition": conditions}
 
 
-def _bucket(snapshot: AwsSnapshot, *statements: dict[str, Any]) -> AwsSnapshot:
-    return with_bucket_policy(snapshot, [*reference_bucket_statements(), *statements])
+def _bucket(snapshot: AwsSnapshot, *statements: dict[str, Any], restrict: bool = False) -> AwsSnapshot:
+    """The reference bucket policy plus `statements`. Block Public Access's RestrictPublicBuckets is switched off
+    at both levels unless `restrict`: the planted holes are about policy literals, not about that setting."""
+    from dataclasses import replace as replaced
+
+    from compliance.targets.snapshot import Read
+
+    snapshot = with_bucket_policy(snapshot, [*reference_bucket_statements(), *statements])
+    if restrict:
+        return snapshot
+    bucket = snapshot.bucket.value
+    assert bucket is not None and bucket.public_access_block.value is not None
+    account = snapshot.account_public_access_block.value
+    assert account is not None
+    bucket = replaced(bucket, public_access_block=Read("s3:GetPublicAccessBlock", replaced(
+        bucket.public_access_block.value, restrict_public_buckets=False)))
+    return replaced(snapshot, bucket=Read(snapshot.bucket.api, bucket),
+                    account_public_access_block=Read("s3:GetAccountPublicAccessBlock",
+                                                     replaced(account, restrict_public_buckets=False)))
 
 
 def _write(chain: Chain, snapshot: AwsSnapshot) -> Status:
@@ -436,3 +453,48 @@ def test_org_path_hole_is_found_with_a_consistent_witness(ref_chain: Chain, refe
     context = next(e for e in finding.evidence if e.label.startswith("Witness")).data["context"]
     witness = {k.lower(): v for k, v in context.items()}
     assert witness["aws:principalorgpaths"][0].startswith(witness["aws:principalorgid"] + "/")
+
+
+
+@SETTINGS
+@given(start=days, length=st.integers(min_value=1, max_value=10))
+def test_restrict_public_buckets_closes_a_public_grant(ref_chain: Chain, reference_snapshot: AwsSnapshot, start: int,
+                                                       length: int) -> None:
+    """SECURE: a grant to "*" (other accounts, not services) behind a date window is public, and
+    RestrictPublicBuckets (on in the reference account) limits a public bucket policy to AWS services and the owner
+    account's principals. The same grant without the setting is a hole."""
+    window = {"DateGreaterThan": {"aws:CurrentTime": _date(start)},
+              "DateLessThan": {"aws:CurrentTime": _date(start + length)},
+              "StringNotEquals": {"aws:PrincipalAccount": "111122223333"},
+              "Bool": {"aws:PrincipalIsAWSService": "false"}}
+    grant = _outsider("s3:DeleteObject", window)
+    assert _write(ref_chain, _bucket(reference_snapshot, grant, restrict=True)) is Status.PASS
+    assert _write(ref_chain, _bucket(reference_snapshot, grant)) is Status.FAIL
+
+
+@SETTINGS
+@given(org=org_ids)
+def test_restrict_public_buckets_leaves_a_non_public_grant_open(ref_chain: Chain, reference_snapshot: AwsSnapshot,
+                                                                org: str) -> None:
+    """A grant pinned to a fixed organization is not public, so RestrictPublicBuckets does not stop it."""
+    grant = _outsider("s3:GetObject", {"StringEquals": {"aws:PrincipalOrgID": org}})
+    assert _read(ref_chain, _bucket(reference_snapshot, grant, restrict=True)) is Status.FAIL
+
+
+def test_public_policy_reading() -> None:
+    from compliance.iam import PolicyKind, parse_policy
+    from compliance.proof.public import is_public
+
+    def policy(condition: dict[str, Any] | None, principal: Any = "*", action: str = "s3:GetObject") -> Any:
+        statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}
+        if condition:
+            statement["Condition"] = condition
+        return parse_policy({"Statement": [statement]}, kind=PolicyKind.RESOURCE, name="bucket policy")
+
+    assert is_public(policy(None))
+    assert is_public(policy({"StringEquals": {"aws:Referer": "https://portal.example.com"}}))
+    assert is_public(policy({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Export*"}}))
+    assert not is_public(policy({"IpAddress": {"aws:SourceIp": "198.51.100.7/32"}}))
+    assert not is_public(policy({"StringEquals": {"aws:SourceAccount": "444455556666"}}))
+    assert not is_public(policy(None, principal={"AWS": "arn:aws:iam::444455556666:root"}))
+    assert not is_public(policy(None, action="s3:GetBucketLocation"))
