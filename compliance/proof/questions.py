@@ -264,6 +264,35 @@ class ChainQuestions:
                                           resource_aliases=((f"{point.arn}/object/", f"{bucket_base}/"),)))
         return out
 
+    def _through_foreign_access_points(self, bucket_policy: PolicyDocument | None) -> list[PrincipalClass]:
+        """Outside callers through an access point they create in their own account: S3 lets any account create an
+        access point for any bucket, and only the bucket policy stands between it and the records (S3 User Guide,
+        "Creating access points for cross-account buckets"). Its name, Region and network origin are theirs to
+        choose. Judged only when the bucket policy tests an access-point key (otherwise the direct route decides
+        the same)."""
+        keys = {"s3:dataaccesspointarn", "s3:dataaccesspointaccount", "s3:accesspointnetworkorigin"}
+        if bucket_policy is None or not any(c.key.lower() in keys for st in bucket_policy.statements
+                                            for c in st.conditions):
+            return []
+        out: list[PrincipalClass] = []
+        for cls in self._bucket_outsiders(bucket_policy):
+            if cls.account is None:
+                continue
+            out.append(PrincipalClass(f"{cls.label} through an access point of its own account", cls.arn, cls.account,
+                                      {**cls.context, "s3:DataAccessPointAccount": cls.account}, cls.judge,
+                                      cls.policies, free_keys=frozenset({"s3:dataaccesspointarn",
+                                                                         "s3:accesspointnetworkorigin"}),
+                                      absent_keys=cls.absent_keys, group=cls.group))
+        return out
+
+    def _acl_writes_refused(self) -> frozenset[str]:
+        """With ACLs disabled (BucketOwnerEnforced), S3 refuses every ACL write with AccessControlListNotSupported
+        whatever the policies say (S3 User Guide, "Controlling ownership of objects and disabling ACLs")."""
+        read = self.view.bucket().ownership
+        if read.failure is None and read.value == "BucketOwnerEnforced":
+            return frozenset({"s3:putobjectacl", "s3:putobjectversionacl", "s3:putbucketacl"})
+        return frozenset()
+
     def _customers(self, resource_policy: PolicyDocument | None) -> list[PrincipalClass]:
         policies = [*([resource_policy] if resource_policy else []), *(p for level in self.scps for p in level)]
         callers = customer_callers(policies, customer=self.chain.aws.account, org=self.org,
@@ -284,9 +313,12 @@ class ChainQuestions:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
         role = self._role_session(policy)
-        principals = (role, *self._bucket_outsiders(policy), *self._through_access_points(policy))
-        actions = catalog().select(service="s3", resource_type="object",
-                                   access_levels=("Write", "Permissions management", "Tagging"))
+        principals = (role, *self._bucket_outsiders(policy), *self._through_access_points(policy),
+                      *self._through_foreign_access_points(policy))
+        refused = self._acl_writes_refused()
+        actions = tuple(a for a in catalog().select(service="s3", resource_type="object",
+                                                    access_levels=("Write", "Permissions management", "Tagging"))
+                        if a.lower() not in refused)
         glob, base = self._records_glob()
         intended = [Intended(frozenset({role.label}), frozenset(catalog().names(("s3:PutObject",))))]
         if any(kind.value == "multipart" for kind in self.chain.vendor.upload_kinds):
@@ -352,7 +384,8 @@ class ChainQuestions:
     def records_read(self) -> Proof:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
-        outsiders = [*self._bucket_outsiders(policy), *self._through_access_points(policy)]
+        outsiders = [*self._bucket_outsiders(policy), *self._through_access_points(policy),
+                     *self._through_foreign_access_points(policy)]
         readers = frozenset(p.label for p in outsiders if self._is_reader(p))
         glob, base = self._records_glob()
         question = Question("Reading the records", tuple(outsiders), catalog().names(RECORD_READS), glob, base,
@@ -368,9 +401,10 @@ class ChainQuestions:
     def bucket_configuration(self) -> Proof:
         policy = self._bucket_policy()
         self._require_org([p for p in [policy] if p] + [p for level in self.rcps for p in level])
+        refused = self._acl_writes_refused()
         actions = tuple(a for a in catalog().select(service="s3", resource_type="bucket",
                                                      access_levels=("Write", "Permissions management"))
-                        if a.lower() not in OWNER_ONLY_BUCKET_ACTIONS and a != "s3:CreateBucket")
+                        if a.lower() not in OWNER_ONLY_BUCKET_ACTIONS | refused and a != "s3:CreateBucket")
         role = self._role_session(policy)
         bucket_arn = f"arn:aws:s3:::{self.chain.aws.bucket}"
         question = Question("Changing the bucket's configuration (policy, Object Lock, logging, replication, "

@@ -498,3 +498,33 @@ def test_public_policy_reading() -> None:
     assert not is_public(policy({"StringEquals": {"aws:SourceAccount": "444455556666"}}))
     assert not is_public(policy(None, principal={"AWS": "arn:aws:iam::444455556666:root"}))
     assert not is_public(policy(None, action="s3:GetBucketLocation"))
+
+
+def test_delegation_to_any_account_access_point_is_a_hole(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    """Delegating to every access point, not only the account's own, lets another account create one for this
+    bucket; delegating to the account's own access points does not."""
+    any_point = {"Sid": "Delegate", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*",
+                 "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+                 "Condition": {"ArnLike": {"s3:DataAccessPointArn": "arn:aws:s3:*:*:accesspoint/*"}}}
+    assert _read(ref_chain, _bucket(reference_snapshot, any_point)) is Status.FAIL
+    own = {**any_point, "Condition": {"StringEquals": {"s3:DataAccessPointAccount": "111122223333"}}}
+    assert _read(ref_chain, _bucket(reference_snapshot, own)) is Status.PASS
+
+
+def test_outside_acl_grant_is_dead_when_acls_are_disabled(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    grant = {"Sid": "Acl", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+             "Action": ["s3:PutObjectAcl", "s3:PutBucketAcl"],
+             "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}
+    snapshot = _bucket(reference_snapshot, grant)
+    assert _write(ref_chain, snapshot) is Status.PASS
+    assert run_check(proofs.test_aws_proof_bucket_config_only_by_customer,
+                     view(ref_chain, snapshot)).status is Status.PASS
+    from dataclasses import replace as replaced
+
+    from compliance.targets.snapshot import Read
+
+    bucket = snapshot.bucket.value
+    assert bucket is not None
+    acls_on = replaced(snapshot, bucket=Read(snapshot.bucket.api, replaced(
+        bucket, ownership=Read("s3:GetBucketOwnershipControls", "ObjectWriter"))))
+    assert _write(ref_chain, acls_on) is Status.FAIL
