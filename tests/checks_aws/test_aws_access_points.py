@@ -315,9 +315,6 @@ def test_object_lambda_path_needs_its_policy_the_supporting_access_point_and_the
         assert not through(cv, only(cv), stranger).allowed()
 
 
-@pytest.mark.xfail(strict=True, reason="aws_fuzz_unintended_requests_denied (compliance/checks/test_aws_fuzz.py, not "
-                   "owned here) draws s3:DataAccessPointAccount as a caller-controlled key on direct bucket "
-                   "requests; S3 sets it only for requests made through an access point, whose policy then decides")
 def test_documented_delegation_chain_passes_every_aws_check(pytester: pytest.Pytester, tmp_path: Path,
                                                             reference_deployment: dict[str, Any]) -> None:
     """SECURE: the documented delegation plus a restrictive access point policy (issue 10's fourth false FAIL)."""
