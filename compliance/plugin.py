@@ -22,6 +22,7 @@ from compliance.errors import ComplianceError, ConfigError, PolicyError, ReadErr
 from compliance.evidence.capture import redact_report
 from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
+from compliance.shard import SHARD_OPTION, parse_shard, select, write_shard_file
 from compliance.state import STATE_KEY, RunState, Target, run_state
 
 GROUP = "compliance"
@@ -75,6 +76,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "OS user)")
     group.addoption(FORCE_BASELINE_OPTION, action="store_true", default=False,
                     help="accept a what-if (--proposed) run as --baseline")
+    group.addoption(SHARD_OPTION, metavar="K/N", default=None,
+                    help="run only the chains of shard K of N (split by sorted chain id, balanced); merge the shards' "
+                         "run directories with `python -m compliance merge` (docs/NIGHTLY.md)")
 
 
 def _is_compliance_run(config: pytest.Config) -> bool:
@@ -107,6 +111,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{DEPLOYMENT_OPTION} provisions into moto; it cannot be used with --target live")
     if config.getoption(FUZZ_EXAMPLES_OPTION) < 1:
         raise pytest.UsageError(f"{FUZZ_EXAMPLES_OPTION} must be at least 1")
+    if config.getoption(SHARD_OPTION) is not None:
+        try:
+            parse_shard(config.getoption(SHARD_OPTION))
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption(FUZZ_EXAMPLES_OPTION) > MAX_FUZZ_EXAMPLES:
         raise pytest.UsageError(f"{FUZZ_EXAMPLES_OPTION} must be at most {MAX_FUZZ_EXAMPLES:,} (a run would not end); "
                                 "use a few thousand at most for a nightly search")
@@ -123,6 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if _is_compliance_run(config):
             # Before the run directory exists: a bad input is one usage-error line, never half evidence.
             validate_inputs(state, config)
+            shard_chain_ids(config, state)
         config.pluginmanager.register(RecordCollector(state), "compliance-record-collector")
         if _is_compliance_run(config):
             from compliance.evidence.rundir import prepare_run_dir
@@ -131,6 +141,21 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.option.dist = "loadgroup"  # keep each chain's checks (and its snapshot read) on one worker
 
             prepare_run_dir(config, state)
+            shard_text = config.getoption(SHARD_OPTION)
+            if shard_text is not None and state.run_dir is not None and state.chain_config is not None:
+                write_shard_file(state.run_dir, parse_shard(shard_text), (c.id for c in state.chain_config.chains))
+
+
+def shard_chain_ids(config: pytest.Config, state: RunState) -> frozenset[str] | None:
+    """The chain ids `--shard K/N` keeps (None: every chain); a shard that would hold no chain is a usage error."""
+    shard_text = config.getoption(SHARD_OPTION)
+    if shard_text is None or state.chain_config is None:
+        return None
+    try:
+        return frozenset(select(parse_shard(shard_text), (c.id for c in state.chain_config.chains),
+                                state.chain_config.source))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class GroupSuffix:
@@ -335,9 +360,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if config is None:
         metafunc.parametrize("chain", [None], ids=["invalid-chain-config"])
         return
+    kept = shard_chain_ids(metafunc.config, state)
     # the xdist_group mark is set here, at collection, so xdist's worker sees it whatever the hook order
     metafunc.parametrize("chain", [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
-                                   for c in config.chains])
+                                   for c in config.chains if kept is None or c.id in kept])
 
 
 @pytest.hookimpl(tryfirst=True)
