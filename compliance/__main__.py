@@ -1,4 +1,4 @@
-"""`python -m compliance <command>`: explain, verify, keygen, sign, permissions."""
+"""`python -m compliance <command>`: explain, verify, keygen, sign, permissions, merge."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign": ("compliance.evidence.sign_cli:sign_main",
              "countersign a run: RUN_DIR --sign-key KEY.pem --signer NAME --meaning reviewed|approved"),
     "permissions": ("compliance.permissions", "print the least-privilege IAM read policy the live target needs"),
+    "merge": ("compliance.evidence.merge",
+              "verify the shards of one audit and merge them: OUT_DIR RUN_DIR... [--public-key PUB.pem]"),
 }
 
 USAGE = "usage: python -m compliance {" + ",".join(COMMANDS) + "} [args...]\n" + "\n".join(
