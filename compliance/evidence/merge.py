@@ -142,6 +142,8 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
           "run every shard with the same --chain file")
     _same(parts, "suite version", lambda p: p.document.get("suite_version"),
           "run every shard with the same version of the suite")
+    _same(parts, "suite code sha256", lambda p: header(p).get("suite_code_sha256"),
+          "run every shard with the same installed suite (same version, same files)")
     _same(parts, "target", lambda p: p.document.get("target"), "run every shard against the same --target")
     _same(parts, "shard count", lambda p: p.shard.get("total"), "use the same N in every job's --shard K/N")
     _same(parts, "chain ids", lambda p: p.shard.get("all_chains"), "run every shard with the same --chain file")
@@ -188,7 +190,14 @@ def merged_document(parts: Sequence[Part], signature: Mapping[str, str] | None) 
     checks: Mapping[str, Any] = first.get("checks") or {}
     ran = {r["check"]["id"] for r in findings}
     header = dict(first.get("header") or {})
+    node_of = {(r["check"]["id"], r.get("chain")): str(r["nodeid"]) for r in findings}
+    part_seeds = (((p.document.get("header") or {}).get("fuzzing") or {}).get("seeds") or [] for p in parts)
+    seeds = sorted((s for found in part_seeds for s in found),
+                   key=lambda s: node_of.get((s.get("check"), s.get("chain")), ""))
     header.update({
+        "fuzzing": {**(header.get("fuzzing") or {}), "seeds": seeds},
+        "identities": sorted((i for p in parts for i in (p.document.get("header") or {}).get("identities") or []),
+                             key=lambda i: str(i.get("chain"))),
         "run_id": "merged-" + "+".join(str((p.document.get("header") or {}).get("run_id")) for p in parts),
         "started": min(str(p.document.get("started")) for p in parts),
         "finished": max(str(p.document.get("finished")) for p in parts),
@@ -196,6 +205,8 @@ def merged_document(parts: Sequence[Part], signature: Mapping[str, str] | None) 
         "signature": dict(signature) if signature is not None else None,
         "merged_from": [{"shard": f"{p.shard['index']}/{p.shard['total']}", "folder": f"{PARTS_DIR}/{p.folder}",
                          "run_id": (p.document.get("header") or {}).get("run_id"), "chains": p.shard.get("chains"),
+                         **{k: (p.document.get("header") or {}).get(k) for k in ("operator", "host", "ci", "started",
+                                                                                  "finished")},
                          "manifest_sha256": p.manifest_sha256, "verdict": verdict_of(p.document).verdict.value,
                          "signatures": list(p.signatures)} for p in parts],
     })
