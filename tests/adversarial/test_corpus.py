@@ -8,8 +8,8 @@ Neither weakens an expectation: the mismatch stays visible in the xfail reason a
 
 Where moto 5.2 cannot hold what AWS accepts, the in-process server is helped, and each help says so: an empty
 ListAccessPointsForObjectLambda (no such API in moto), PutBucketLogging to another account's, another Region's or
-the bucket's own target, and the PendingImport key state (`EMULATOR_STEPS`). The run is ended once evidence.json
-is written (see `run_until_evidence`). `ADVERSARIAL_CASES=id,id` runs only those cases (debugging).
+the bucket's own target, and the PendingImport key state (`EMULATOR_STEPS`). The run skips the archival PDF
+(see `run_until_evidence`). `ADVERSARIAL_CASES=id,id` runs only those cases (debugging).
 """
 
 from __future__ import annotations
@@ -280,15 +280,13 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 def run_until_evidence(srv: LiveServer, chain: Path, evidence: Path, *args: str,
                        env: Mapping[str, str]) -> tuple[int | None, str]:
-    """`run_live`, except that the run is ended PDF_GRACE seconds after evidence.json is written.
-
-    evidence.json is written (atomically) at session finish; evidence.pdf is rendered afterwards, at unconfigure,
-    and took ~70 s for one chain on this machine, so a run of every case would spend most of its time there. The
-    corpus needs only evidence.json. Returns the exit code (None when the run was ended) and the output."""
+    """`run_live` without the archival PDF (COMPLIANCE_EVIDENCE_PDF=off), and ended PDF_GRACE seconds after
+    evidence.json is written should anything still run: evidence.json is written (atomically) at session finish,
+    and the corpus needs only it. Returns the exit code (None when the run was ended) and the output."""
     work = evidence.parent
     run_env = clean_env(AWS_ENDPOINT_URL=srv.url, AWS_DEFAULT_REGION="us-east-1",
                         AWS_CONFIG_FILE=str(work / "no-config"), AWS_SHARED_CREDENTIALS_FILE=str(work / "no-creds"),
-                        EXPORT_EXTERNAL_ID=EXTERNAL_ID, **srv.ci_keys, **env)
+                        EXPORT_EXTERNAL_ID=EXTERNAL_ID, COMPLIANCE_EVIDENCE_PDF="off", **srv.ci_keys, **env)
     log = work / "run.log"
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(
