@@ -221,7 +221,7 @@ def test_aws_proof_bucket_config_only_by_customer(chain_view: ChainView) -> Find
         value), or narrow the Deny that catches it with an exception for the export role: never widen a Deny.
     """,
     controls=("21CFR11.10(a)", "EUAnnex11-5", "EUAnnex11-4"),
-    permissions=perms.union(perms.ROLE_POLICIES, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS, perms.OWNERSHIP, ORG),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS, ORG),
 )
 def test_aws_proof_intended_exports_allowed(chain_view: ChainView) -> Finding:
     chain = chain_view.chain

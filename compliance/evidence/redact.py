@@ -157,4 +157,7 @@ def _encodings(value: str) -> set[str]:
     forms = {value, quote(value, safe=""), quote(value), quote_plus(value), html.escape(value),
              json.dumps(value)[1:-1], repr(value)[1:-1], quote(quote(value, safe=""), safe=""),
              html.escape(json.dumps(value)[1:-1])}
-    return {form for form in forms if len(form) >= MIN_SECRET}
+    # nested string escapes: a repr inside a JSON log record, or JSON inside the HTML report's JSON blob
+    nested = {escaped for form in forms for escaped in (json.dumps(form)[1:-1], repr(form)[1:-1],
+                                                         html.escape(json.dumps(form)[1:-1]))}
+    return {form for form in forms | nested if len(form) >= MIN_SECRET}
