@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from compliance.evidence.merge import MergeError, Part, check_parts
+from compliance.evidence.merge import MergeError, Part, check_parts, merged_document
 from compliance.evidence.signing import generate_keypair
+from compliance.evidence.verdict import Verdict, verdict_of
 
 from .moto_live import COMPLIANCE_DIR, EXTERNAL_ID, clean_env, evidence_of
 from .test_parallel_evidence import comparable
@@ -201,3 +202,31 @@ def test_parts_that_do_not_belong_together_are_refused_in_one_line(parts: tuple[
 
 def test_parts_that_belong_together_pass_in_shard_order() -> None:
     assert [p.index for p in check_parts([_part(2), _part(1)])] == [1, 2]
+
+
+def _finding(chain: str, status: str) -> dict[str, Any]:
+    return {"check": {"id": "aws_role_trust"}, "chain": chain, "nodeid": f"t.py::test_role_trust[{chain}]",
+            "finding": {"status": status, "message": status}}
+
+
+def test_the_merged_verdict_is_the_worst_of_its_parts() -> None:
+    passing = _part(1, document={"findings": [_finding("c1", "PASS")], "totals": {"PASS": 1}})
+    failing = _part(2, document={"findings": [_finding("c2", "FAIL")], "totals": {"FAIL": 1}, "exit_status": 1})
+    merged = merged_document(check_parts([passing, failing]), None)
+    assert verdict_of(passing.document).verdict is Verdict.MET
+    assert verdict_of(merged).verdict is Verdict.NOT_MET and merged["exit_status"] == 1
+    assert merged["totals"] == {"FAIL": 1, "PASS": 1}
+    assert [m["verdict"] for m in merged["header"]["merged_from"]] == ["MET", "NOT MET"]
+    unverified = _part(2, document={"findings": [_finding("c2", "ERROR")], "totals": {"ERROR": 1}})
+    assert verdict_of(merged_document(check_parts([passing, unverified]), None)).verdict is Verdict.NOT_MET
+
+
+def test_a_change_to_a_kept_part_fails_the_merged_record(runs: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "merged"
+    shutil.copytree(runs["work"] / "merged", copy)
+    target = copy / "parts" / "2-of-2" / "evidence.json"
+    target.write_text(target.read_text(encoding="utf-8").replace('"PASS"', '"FAIL"', 1), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "compliance", "verify", str(copy), "--public-key",
+                           str(runs["work"] / "merge.pub.pem")], capture_output=True, text=True, timeout=300,
+                          check=False, env=clean_env())
+    assert done.returncode == 1 and "ALTERED: parts/2-of-2/evidence.json" in done.stdout
