@@ -98,4 +98,14 @@ def read_shard_file(run_dir: Path) -> Mapping[str, Any] | None:
         raise ConfigError(str(path), SHARD_FILE, "not readable JSON", "use the run directory the shard wrote") from None
     if not isinstance(data, dict) or data.get("schema") != SHARD_SCHEMA:
         raise ConfigError(str(path), "schema", f"not a {SHARD_SCHEMA} record", "use the run directory the shard wrote")
+    for key in ("index", "total"):
+        if isinstance(data.get(key), bool) or not isinstance(data.get(key), int):
+            raise ConfigError(str(path), key, "not a whole number", "use the run directory the shard wrote")
+    for key in ("chains", "all_chains"):
+        value = data.get(key)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(str(path), key, "not a list of chain ids", "use the run directory the shard wrote")
+    if not 1 <= data["index"] <= data["total"] <= MAX_SHARDS:
+        raise ConfigError(str(path), "index", f"shard {data['index']} of {data['total']} is not a valid shard",
+                          "use the run directory the shard wrote")
     return data

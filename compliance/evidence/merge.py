@@ -254,17 +254,24 @@ def merge(out_dir: Path, run_dirs: Sequence[Path], public_keys: Sequence[Ed25519
     """Verify and check every part, then write the merged record into `out_dir` (new or empty)."""
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise MergeError(f"{out_dir}: exists and is not an empty directory. Fix: pass a new OUT_DIR")
-    parts = check_parts([load_part(run_dir, public_keys) for run_dir in run_dirs])
+    parts = [load_part(run_dir, public_keys) for run_dir in run_dirs]
     signature = None
     if sign_key is not None:
         signature = {"signer": signer or "", "meaning": Meaning.EXECUTED.value,
                      "key_fingerprint": fingerprint(sign_key.public_key()), "algorithm": ALGORITHM}
-    document = merged_document(parts, signature)
+    try:
+        parts = check_parts(parts)
+        document = merged_document(parts, signature)
+        junit = merged_junit(parts)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ET.ParseError) as exc:
+        raise MergeError(f"merge: a part's {JSON_NAME}, {SHARD_FILE} or {JUNIT_NAME} is not in the shape a run "
+                         f"writes ({type(exc).__name__}). Fix: merge the run directories exactly as the shards "
+                         "wrote them") from None
     out_dir.mkdir(parents=True, exist_ok=True)
     for part in parts:
         shutil.copytree(part.run_dir, out_dir / PARTS_DIR / part.folder, symlinks=True)
     _write(out_dir / JSON_NAME, json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8"))
-    _write(out_dir / JUNIT_NAME, merged_junit(parts))
+    _write(out_dir / JUNIT_NAME, junit)
     from compliance.evidence.pdf import print_html, render_in_child
 
     _write(out_dir / HTML_NAME, print_html(document).encode("utf-8"))

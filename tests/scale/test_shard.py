@@ -58,6 +58,11 @@ def test_the_shard_file_records_the_shard_the_total_and_its_chains(tmp_path: Pat
     with pytest.raises(ConfigError):
         read_shard_file(tmp_path)
     assert read_shard_file(tmp_path / "nowhere") is None
+    good = json.loads(json.dumps(record))
+    for key, bad in (("index", "1"), ("total", True), ("chains", "c"), ("all_chains", [1]), ("index", 4)):
+        (tmp_path / SHARD_FILE).write_text(json.dumps(good | {key: bad}), encoding="utf-8")
+        with pytest.raises(ConfigError):
+            read_shard_file(tmp_path)
 
 
 @pytest.mark.parametrize(("spec", "expected"), [("5/4", "between 1 and 4"), ("x", "not of the form K/N"),
