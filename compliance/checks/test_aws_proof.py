@@ -165,8 +165,8 @@ def test_aws_proof_bucket_key_restricted(chain_view: ChainView) -> Finding:
     provider=Provider.AWS,
     rationale="""
         Audit records must be readable only by authorized individuals. The proof covers every principal outside the
-        customer account with every object read of the catalog on every key class under the prefix, through the
-        bucket policy and RCPs; a read of an SSE-KMS record also needs kms:Decrypt on the bucket key, which is
+        customer account, and the export role's sessions (held by the vendor), with every object read of the catalog
+        on every key class under the prefix, through the bucket policy, access points and RCPs; a read of an SSE-KMS record also needs kms:Decrypt on the bucket key, which is
         decided for the same class. Readers declared in aws.readers are intended; the customer's own principals are
         listed.
     """,
@@ -175,7 +175,7 @@ def test_aws_proof_bucket_key_restricted(chain_view: ChainView) -> Finding:
         principal to aws.readers if it is an intended reader.
     """,
     controls=("21CFR11.10(d)", "21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=perms.union(RECORDS, perms.KEY_WITH_GRANTS),
+    permissions=perms.union(perms.ROLE_POLICIES, RECORDS, perms.KEY_WITH_GRANTS),
 )
 def test_aws_proof_records_read_only_by_declared_readers(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).records_read()

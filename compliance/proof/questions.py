@@ -388,7 +388,9 @@ class ChainQuestions:
                      *self._through_foreign_access_points(policy)]
         readers = frozenset(p.label for p in outsiders if self._is_reader(p))
         glob, base = self._records_glob()
-        question = Question("Reading the records", tuple(outsiders), catalog().names(RECORD_READS), glob, base,
+        # the export role's sessions are the vendor's: a read they can make is the vendor reading every record
+        principals = (self._role_session(policy), *outsiders)
+        question = Question("Reading the records", principals, catalog().names(RECORD_READS), glob, base,
                             self.chain.aws.account, self.resource_context(),
                             (Intended(readers, frozenset(RECORD_READS)),), first_witness_only=False)
         outcome = self.prover.decide(question)

@@ -528,3 +528,13 @@ def test_outside_acl_grant_is_dead_when_acls_are_disabled(ref_chain: Chain, refe
     acls_on = replaced(snapshot, bucket=Read(snapshot.bucket.api, replaced(
         bucket, ownership=Read("s3:GetBucketOwnershipControls", "ObjectWriter"))))
     assert _write(ref_chain, acls_on) is Status.FAIL
+
+
+def test_export_role_reading_the_records_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
+    """The vendor holds the export role's sessions: a role that can read the records lets the vendor read them all."""
+    from chain_helpers import with_inline
+
+    snapshot = with_inline(reference_snapshot, {"WriteAndRead": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": RECORDS}]})
+    finding = run_check(proofs.test_aws_proof_records_read_only_by_declared_readers, view(ref_chain, snapshot))
+    assert finding.status is Status.FAIL and "export role" in finding.message
