@@ -97,7 +97,7 @@ def _finding(view: ChainView, proof: Proof, resource: str, what: str) -> Finding
         Principal to an exact ARN; never rely on a condition the caller controls (source address, Referer, tags).
     """,
     controls=("21CFR11.10(a)", "21CFR11.10(c)", "21CFR11.10(d)", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=perms.union(perms.ROLE_POLICIES, RECORDS, perms.OWNERSHIP),
+    permissions=perms.union(perms.ROLE_POLICIES, RECORDS),
 )
 def test_aws_proof_records_write_only_intended(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).records_write()
@@ -198,7 +198,7 @@ def test_aws_proof_records_read_only_by_declared_readers(chain_view: ChainView) 
         write actions belong to the customer's administrators only.
     """,
     controls=("21CFR11.10(c)", "21CFR11.10(d)", "EUAnnex11-7.1", "EUAnnex11-12.1"),
-    permissions=perms.union(perms.ROLE_POLICIES, perms.BUCKET_POLICY, perms.OWNERSHIP, ORG),
+    permissions=perms.union(perms.ROLE_POLICIES, perms.BUCKET_POLICY, ORG),
 )
 def test_aws_proof_bucket_config_only_by_customer(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).bucket_configuration()

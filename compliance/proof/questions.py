@@ -287,7 +287,8 @@ class ChainQuestions:
 
     def _acl_writes_refused(self) -> frozenset[str]:
         """With ACLs disabled (BucketOwnerEnforced), S3 refuses every ACL write with AccessControlListNotSupported
-        whatever the policies say (S3 User Guide, "Controlling ownership of objects and disabling ACLs")."""
+        whatever the policies say (S3 User Guide, "Controlling ownership of objects and disabling ACLs"). Unreadable
+        ownership keeps the ACL writes in the question, which can only make more requests allowed."""
         read = self.view.bucket().ownership
         if read.failure is None and read.value == "BucketOwnerEnforced":
             return frozenset({"s3:putobjectacl", "s3:putobjectversionacl", "s3:putbucketacl"})
