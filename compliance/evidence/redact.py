@@ -158,6 +158,10 @@ def _encodings(value: str) -> set[str]:
              json.dumps(value)[1:-1], repr(value)[1:-1], quote(quote(value, safe=""), safe=""),
              html.escape(json.dumps(value)[1:-1])}
     # nested string escapes: a repr inside a JSON log record, or JSON inside the HTML report's JSON blob
+    # and a JSON-escaped value URL-encoded (an IAM response's policy document, as botocore's debug log prints it)
     nested = {escaped for form in forms for escaped in (json.dumps(form)[1:-1], repr(form)[1:-1],
-                                                         html.escape(json.dumps(form)[1:-1]))}
+                                                         html.escape(json.dumps(form)[1:-1]),
+                                                         quote(json.dumps(form)[1:-1], safe=""),
+                                                         quote(json.dumps(form)[1:-1]),
+                                                         quote_plus(json.dumps(form)[1:-1]))}
     return {form for form in forms | nested if len(form) >= MIN_SECRET}
