@@ -25,6 +25,7 @@ from compliance.iam import Evaluation, PolicyDocument, Request, evaluate
 from compliance.iam.conditions import CompiledCondition
 from compliance.proof.catalog import catalog
 from compliance.proof.principals import (
+    FRESH_SERVICE,
     Caller,
     Kind,
     OrgFacts,
@@ -209,7 +210,9 @@ class ChainQuestions:
     def _bucket_outsiders(self, policy: PolicyDocument | None) -> list[PrincipalClass]:
         outsiders = self._outsiders(policy)
         if self.restricted_public_bucket(policy):
-            return [p for p in outsiders if p.group == Kind.SERVICE]
+            # what stays open: AWS service principals the policy names. A "*" grant reaches an unnamed service only
+            # as that service acting on its own, which S3 documents for no read or write of a customer's objects.
+            return [p for p in outsiders if p.group == Kind.SERVICE and p.arn != FRESH_SERVICE]
         return outsiders
 
     def _outsiders(self, resource_policy: PolicyDocument | None, extra_policies: Sequence[PolicyDocument] = (),
