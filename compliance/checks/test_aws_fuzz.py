@@ -23,6 +23,7 @@ from compliance.chain.strategies import Probe, harvest, negative_probes, positiv
 from compliance.chain.view import ChainView
 from compliance.iam import Evaluation
 from compliance.model import Finding, Provider, Severity
+from compliance.proof.questions import ChainQuestions
 from compliance.registry import check
 
 FUZZ_READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS)
@@ -43,6 +44,18 @@ def _judge(evaluator: ChainEvaluator, probe: Probe) -> Evaluation:
     identity = () if same_account else (evaluator.worst_case_policy,)
     return evaluator.decide(request, identity_policies=identity,
                             resource_policy=bucket_policy.document if bucket_policy else None)
+
+
+def _blocked_by_restrict_public_buckets(view: ChainView, probe: Probe) -> bool:
+    """RestrictPublicBuckets with a public bucket policy: S3 lets only AWS services the policy names and the owner
+    account's principals use it (see compliance/proof/public.py)."""
+    caller = probe.request.caller
+    if caller.account == view.chain.aws.account:
+        return False
+    policy = view.bucket_policy()
+    named = {v.lower() for s in (policy.document.statements if policy else ()) if s.principal is not None
+             for v in s.principal.service}
+    return caller.arn.lower() not in named
 
 
 def _proven_space(view: ChainView, probe: Probe) -> bool:
@@ -113,7 +126,13 @@ def test_aws_fuzz_unintended_requests_denied(chain_view: ChainView, fuzz_budget:
     seed = fuzz_seed(chain.id, "aws_fuzz_unintended_requests_denied")
     families = negative_probes(chain_view, found)
 
+    bucket_policy = chain_view.bucket_policy()
+    restricted = ChainQuestions(chain_view).restricted_public_bucket(
+        bucket_policy.document if bucket_policy else None)
+
     def problem(probe: Probe) -> str | None:
+        if restricted and probe.judge == "stranger" and _blocked_by_restrict_public_buckets(chain_view, probe):
+            return None
         evaluation = _judge(evaluator, probe)
         if evaluation.allowed():
             statements = ", ".join(f"{e.source} {e.statement}" for e in evaluation.deciding_statements())
