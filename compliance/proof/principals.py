@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from compliance.iam import PolicyDocument, Statement
 from compliance.iam.variables import ContextValue
@@ -36,7 +37,9 @@ SERVICE_ONLY_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:source
                                "aws:principalservicename", "aws:principalservicenameslist"})
 
 
-class Kind:
+class Kind(StrEnum):
+    """What kind of caller a class stands for."""
+
     ROOT = "root user"
     USER = "IAM user"
     ROLE_SESSION = "role session"
@@ -52,7 +55,7 @@ class Caller:
     """A representative caller: ARN, account, class label and the context AWS derives for it."""
 
     label: str
-    kind: str
+    kind: Kind
     arn: str
     account: str | None
     context: dict[str, ContextValue]

@@ -12,8 +12,7 @@ Who is judged, and with which policies (the cross-account rules are the engine's
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -464,12 +463,6 @@ class ChainQuestions:
         outcome = self.prover.decide(question)
         return tuple(f"{w.principal.label}: {w.request.action}" for w in outcome.witnesses)
 
-
-def _env(name: str) -> str | None:
-    return os.environ.get(name)
-
-
-JudgeFactory = Callable[[Caller], Judge]
 
 
 @dataclass(frozen=True)
