@@ -23,6 +23,7 @@ from compliance.chain.strategies import Probe, harvest, negative_probes, positiv
 from compliance.chain.view import ChainView
 from compliance.iam import Evaluation
 from compliance.model import Finding, Provider, Severity
+from compliance.proof.public import reached_under_restriction
 from compliance.proof.questions import ChainQuestions
 from compliance.registry import check
 
@@ -50,12 +51,9 @@ def _blocked_by_restrict_public_buckets(view: ChainView, probe: Probe) -> bool:
     """RestrictPublicBuckets with a public bucket policy: S3 lets only AWS services the policy names and the owner
     account's principals use it (see compliance/proof/public.py)."""
     caller = probe.request.caller
-    if caller.account == view.chain.aws.account:
-        return False
     policy = view.bucket_policy()
-    named = {v.lower() for s in (policy.document.statements if policy else ()) if s.principal is not None
-             for v in s.principal.service}
-    return caller.arn.lower() not in named
+    return not reached_under_restriction(policy.document if policy else None, caller=caller.arn,
+                                         caller_account=caller.account, owner=view.chain.aws.account)
 
 
 def _proven_space(view: ChainView, probe: Probe) -> bool:

@@ -66,3 +66,15 @@ def is_public(policy: PolicyDocument | None) -> bool:
         return False
     return any(s.effect is Effect.ALLOW and _public_principal(s) and _grants_bad_action(s) and not _fixed(s)
                for s in policy.statements)
+
+
+def reached_under_restriction(policy: PolicyDocument | None, *, caller: str, caller_account: str | None,
+                              owner: str) -> bool:
+    """Whom a public bucket policy still reaches when RestrictPublicBuckets is on: the owner account's principals
+    and the AWS service principals the policy names (a "*" grant reaches an unnamed service only as that service
+    acting on its own, which S3 documents for no read or write of a customer's objects)."""
+    if caller_account == owner:
+        return True
+    named = {value.lower() for s in (policy.statements if policy else ()) if s.principal is not None
+             for value in s.principal.service}
+    return caller.lower() in named

@@ -24,14 +24,13 @@ from compliance.iam import Evaluation, PolicyDocument, Request, evaluate
 from compliance.iam.conditions import CompiledCondition
 from compliance.proof.catalog import catalog
 from compliance.proof.principals import (
-    FRESH_SERVICE,
     Caller,
     Kind,
     OrgFacts,
     customer_callers,
     outside_callers,
 )
-from compliance.proof.public import is_public
+from compliance.proof.public import is_public, reached_under_restriction
 from compliance.proof.search import Intended, Judge, Outcome, PrincipalClass, Prover, Question
 from compliance.proof.strings import Glob
 
@@ -142,8 +141,9 @@ class ChainQuestions:
 
     # -- judges ---------------------------------------------------------------------------------------
 
-    def _judge(self, caller: Caller, resource_policy: PolicyDocument | None, *, customer: bool) -> Judge:
-        iam = caller.kind in (Kind.ROOT, Kind.USER, Kind.ROLE_SESSION, Kind.FEDERATED_USER)
+    def _judge(self, resource_policy: PolicyDocument | None, *, iam: bool, customer: bool) -> Judge:
+        """A caller other than the export role: an allow-everything identity policy when it is an IAM principal,
+        the customer account's SCPs when it is one of the account's, the RCPs, and `resource_policy`."""
         identity = (self.allow_all,) if iam else ()
         scps = self.scps if customer else []
         rcps = self.rcps
@@ -189,7 +189,8 @@ class ChainQuestions:
                  customer: bool) -> list[PrincipalClass]:
         out: list[PrincipalClass] = []
         for caller in callers:
-            judge = self._judge(caller, resource_policy, customer=customer)
+            iam = caller.kind in (Kind.ROOT, Kind.USER, Kind.ROLE_SESSION, Kind.FEDERATED_USER)
+            judge = self._judge(resource_policy, iam=iam, customer=customer)
             policies = (*([resource_policy] if resource_policy else []), *(p for level in self.rcps for p in level),
                         *((p for level in self.scps for p in level) if customer else ()))
             out.append(PrincipalClass(caller.label, caller.arn, caller.account, caller.context, judge, policies,
@@ -209,9 +210,8 @@ class ChainQuestions:
     def _bucket_outsiders(self, policy: PolicyDocument | None) -> list[PrincipalClass]:
         outsiders = self._outsiders(policy)
         if self.restricted_public_bucket(policy):
-            # what stays open: AWS service principals the policy names. A "*" grant reaches an unnamed service only
-            # as that service acting on its own, which S3 documents for no read or write of a customer's objects.
-            return [p for p in outsiders if p.group == Kind.SERVICE and p.arn != FRESH_SERVICE]
+            return [p for p in outsiders if reached_under_restriction(policy, caller=p.arn, caller_account=p.account,
+                                                                      owner=self.chain.aws.account)]
         return outsiders
 
     def _outsiders(self, resource_policy: PolicyDocument | None, extra_policies: Sequence[PolicyDocument] = (),
@@ -441,19 +441,13 @@ class ChainQuestions:
             return True
         sourced = self.view.key_policy_with_grants()
         policy = sourced.document if sourced else None
-        judge = self._judge_for(principal, policy)
+        judge = self._judge(policy, iam=principal.account is not None, customer=False)
         cls = PrincipalClass(principal.label, principal.arn, principal.account, principal.context, judge,
                              (*([policy] if policy else []), *(p for level in self.rcps for p in level)),
                              absent_keys=principal.absent_keys)
         question = Question("decrypt", (cls,), ("kms:Decrypt",), Glob(key.arn, literal=True), "",
                             self.chain.aws.account, self.resource_context())
         return bool(self.prover.decide(question).witnesses)
-
-    def _judge_for(self, principal: PrincipalClass, policy: PolicyDocument | None) -> Judge:
-        iam = principal.account is not None
-        identity = (self.allow_all,) if iam else ()
-        rcps = self.rcps
-        return lambda request: evaluate(request, identity_policies=identity, resource_policy=policy, rcps=rcps)
 
     def _list_customers(self, policy: PolicyDocument | None, actions: Sequence[str], glob: Glob,
                         base: str) -> tuple[str, ...]:
@@ -462,7 +456,6 @@ class ChainQuestions:
                             self.resource_context(), first_witness_only=False)
         outcome = self.prover.decide(question)
         return tuple(f"{w.principal.label}: {w.request.action}" for w in outcome.witnesses)
-
 
 
 @dataclass(frozen=True)

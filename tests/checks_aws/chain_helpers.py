@@ -121,6 +121,18 @@ def with_key_policy(snapshot: AwsSnapshot, statements: list[dict[str, Any]]) -> 
     return with_bucket(snapshot, kms_key=Read("kms:GetKeyPolicy", key))
 
 
+def without_restrict_public_buckets(snapshot: AwsSnapshot) -> AwsSnapshot:
+    """Block Public Access's RestrictPublicBuckets switched off at bucket and account level (it would keep other
+    accounts out of a public bucket policy, which tests of policy holes do not want)."""
+    bucket = snapshot.bucket.value
+    account = snapshot.account_public_access_block.value
+    assert bucket is not None and bucket.public_access_block.value is not None and account is not None
+    bucket = replace(bucket, public_access_block=Read("s3:GetPublicAccessBlock", replace(
+        bucket.public_access_block.value, restrict_public_buckets=False)))
+    return replace(snapshot, bucket=Read(snapshot.bucket.api, bucket), account_public_access_block=Read(
+        "s3:GetAccountPublicAccessBlock", replace(account, restrict_public_buckets=False)))
+
+
 def unreadable(api: str, code: str = "AccessDenied") -> Read[Any]:
     return Read(api, failure=ReadFailure(api, code, "not authorized (test)"))
 

@@ -54,21 +54,12 @@ def test_planted_public_allow_under_attacker_condition_is_found(ref_chain: Any, 
                                                                 condition: dict[str, Any]) -> None:
     """A bucket-policy Allow for "AWS": "*" under a condition the caller controls lets other accounts write (with
     Block Public Access's RestrictPublicBuckets off: on, it would keep other accounts out of a public policy)."""
-    from dataclasses import replace
+    from chain_helpers import without_restrict_public_buckets
 
-    from compliance.targets.snapshot import Read
-
-    snapshot = with_bucket_policy(reference_snapshot, [*reference_bucket_statements(), {
-        "Sid": "PartnerUpload", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{BUCKET}/*", "Condition": condition}])
-    bucket = snapshot.bucket.value
-    assert bucket is not None and bucket.public_access_block.value is not None
-    account = snapshot.account_public_access_block.value
-    assert account is not None
-    bucket = replace(bucket, public_access_block=Read("s3:GetPublicAccessBlock", replace(
-        bucket.public_access_block.value, restrict_public_buckets=False)))
-    snapshot = replace(snapshot, bucket=Read(snapshot.bucket.api, bucket), account_public_access_block=Read(
-        "s3:GetAccountPublicAccessBlock", replace(account, restrict_public_buckets=False)))
+    snapshot = without_restrict_public_buckets(with_bucket_policy(reference_snapshot, [
+        *reference_bucket_statements(), {
+            "Sid": "PartnerUpload", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*", "Condition": condition}]))
     finding = run_check(unintended, view(ref_chain, snapshot), EXAMPLES)
     assert finding.status is Status.FAIL
     assert "'PartnerUpload'" in finding.message and "s3:PutObject" in finding.message

@@ -19,6 +19,7 @@ from chain_helpers import (
     with_bucket_policy,
     with_key_policy,
     with_trust,
+    without_restrict_public_buckets,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -46,22 +47,8 @@ def _outsider(action: str, conditions: dict[str, Any]) -> dict[str, Any]:
 def _bucket(snapshot: AwsSnapshot, *statements: dict[str, Any], restrict: bool = False) -> AwsSnapshot:
     """The reference bucket policy plus `statements`. Block Public Access's RestrictPublicBuckets is switched off
     at both levels unless `restrict`: the planted holes are about policy literals, not about that setting."""
-    from dataclasses import replace as replaced
-
-    from compliance.targets.snapshot import Read
-
     snapshot = with_bucket_policy(snapshot, [*reference_bucket_statements(), *statements])
-    if restrict:
-        return snapshot
-    bucket = snapshot.bucket.value
-    assert bucket is not None and bucket.public_access_block.value is not None
-    account = snapshot.account_public_access_block.value
-    assert account is not None
-    bucket = replaced(bucket, public_access_block=Read("s3:GetPublicAccessBlock", replaced(
-        bucket.public_access_block.value, restrict_public_buckets=False)))
-    return replaced(snapshot, bucket=Read(snapshot.bucket.api, bucket),
-                    account_public_access_block=Read("s3:GetAccountPublicAccessBlock",
-                                                     replaced(account, restrict_public_buckets=False)))
+    return snapshot if restrict else without_restrict_public_buckets(snapshot)
 
 
 def _write(chain: Chain, snapshot: AwsSnapshot) -> Status:
