@@ -19,8 +19,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from compliance.checks import load_all_checks
 from compliance.model import Provider
-from compliance.registry import load_all_checks
 
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 

@@ -62,15 +62,3 @@ def meta_of(fn: Any) -> CheckMeta | None:
     meta = getattr(fn, META_ATTR, None)
     return meta if isinstance(meta, CheckMeta) else None
 
-
-def load_all_checks() -> dict[str, CheckMeta]:
-    """Import every check module so the registry is complete (for `permissions`, coverage)."""
-    import importlib
-    import pkgutil
-
-    import compliance.checks as package
-
-    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        if info.name.rsplit(".", 1)[-1].startswith("test_"):
-            importlib.import_module(info.name)
-    return dict(CHECKS)

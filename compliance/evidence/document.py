@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import compliance
+from compliance.checks import load_all_checks
 from compliance.evidence.coverage import coverage, tally
 from compliance.evidence.drift import compare
 from compliance.evidence.header import iso_utc, run_header
 from compliance.model import CheckMeta
-from compliance.registry import CHECKS, load_all_checks
+from compliance.registry import CHECKS
 from compliance.state import RunState
 
 SCHEMA = "export-chain-compliance/evidence/v1"  # v1 + header attribution, what_if, signature: additive

@@ -40,11 +40,11 @@ from scale.moto_live import (
     live_server,
 )
 
+from compliance.checks import load_all_checks
 from compliance.config import parse_chain_config
 from compliance.errors import ConfigError
 from compliance.model import Provider, Status
 from compliance.permissions import read_policy
-from compliance.registry import load_all_checks
 from compliance.targets.aws_moto import MotoAwsTarget, Provisioner
 from compliance.targets.deployment import substitute, validate
 

@@ -30,6 +30,7 @@ from chain_helpers import (
 
 from compliance.chain.org_context import in_organization, with_org_context
 from compliance.chain.requests import principal_caller, session_caller
+from compliance.checks import load_all_checks
 from compliance.checks.test_aws_bucket import test_aws_bucket_policy_denies_no_intended_write as no_write_denied
 from compliance.checks.test_aws_chain import test_aws_chain_allows_vendor_export as vendor_export
 from compliance.checks.test_aws_role import test_aws_role_and_key_policy_allow_kms_for_bucket_key as key_allows
@@ -38,7 +39,6 @@ from compliance.config import Chain
 from compliance.iam import Request
 from compliance.model import Status
 from compliance.plugin import PACKAGE_DIR
-from compliance.registry import load_all_checks
 from compliance.targets.snapshot import AwsSnapshot, OrgContext, Read
 
 VENDOR_ACCOUNT = "999988887777"

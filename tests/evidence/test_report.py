@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from compliance.checks import load_all_checks
 from compliance.controls import REQUIREMENTS
 from compliance.evidence.coverage import NOT_COVERED, NOT_RUN
-from compliance.registry import load_all_checks
 
 from .conftest import FUZZ_EXAMPLES, ROLE_ARN_CHECK, Run, RunSuite, failing_deployment
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from compliance.checks import load_all_checks
 from compliance.model import Provider
 from compliance.permissions import READ_ACTIONS, SNAPSHOT_ONLY_ACTIONS, aws_actions, declared_by, read_policy
-from compliance.registry import load_all_checks
 
 from .moto_live import AUDIT_ROLE, MANAGEMENT, audit_role_arn, evidence_of, live_server, run_live
 
