@@ -7,6 +7,7 @@ It is inert unless the run collects checks from the `compliance` package.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import re
 from collections.abc import Generator
@@ -24,6 +25,7 @@ from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
 from compliance.shard import SHARD_OPTION, parse_shard, select, write_shard_file
 from compliance.state import STATE_KEY, RunState, Target, run_state
+from compliance.xdist_groups import add_group_suffix
 
 GROUP = "compliance"
 TARGET_OPTION = "--target"
@@ -159,26 +161,16 @@ def shard_chain_ids(config: pytest.Config, state: RunState) -> frozenset[str] | 
 
 
 class GroupSuffix:
-    """xdist worker: make sure each check's node id ends in `@<chain id>`, the group the controller schedules by.
-
-    xdist 3.8 writes the suffix to `item._nodeid`, which pytest 9.2 no longer reads (node ids are structured
-    `NodeId`s): the suffix is lost and loadgroup silently spreads one chain over every worker
-    (pytest-dev/pytest-xdist#1386). Done again here, after xdist, in a form both pytest versions read."""
+    """xdist worker: make sure each check's node id ends in `@<chain id>`, the group the controller schedules by
+    (xdist's own suffix is lost under pytest 9.2: see `compliance.xdist_groups`)."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             callspec = getattr(item, "callspec", None)
             chain = callspec.params.get("chain") if callspec is not None else None
-            if chain is None or meta_of(getattr(item, "obj", None)) is None or item.nodeid.endswith(f"@{chain.id}"):
-                continue
-            suffixed = f"{item.nodeid}@{chain.id}"
-            if hasattr(item, "_id"):
-                from _pytest.nodeid import NodeId  # pytest >= 9.2
-
-                item._id = NodeId.parse(suffixed)
-            else:
-                item._nodeid = suffixed  # type: ignore[attr-defined]
+            if chain is not None and meta_of(getattr(item, "obj", None)) is not None:
+                add_group_suffix(item, chain.id)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -379,7 +371,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if meta is None:
         return None
     state = run_state(pyfuncitem.config)
-    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    kwargs = {name: pyfuncitem.funcargs[name] for name in check_argnames(pyfuncitem.obj)}
     finding = _run_check(pyfuncitem, kwargs)
     redactor = state.redactor()
     finding = dataclasses.replace(finding, message=redactor.text(finding.message))
@@ -397,6 +389,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if finding.status is Status.ERROR:
         pytest.fail(f"ERROR (could not verify): {finding.message}", pytrace=False)
     pytest.skip(f"{finding.status.value}: {finding.message}")
+
+
+def check_argnames(function: Any) -> tuple[str, ...]:
+    """The fixtures a check asks for: its parameters without defaults, as pytest reads a test function's."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(name for name, parameter in inspect.signature(function).parameters.items()
+                 if parameter.kind in kinds and parameter.default is inspect.Parameter.empty)
 
 
 def _run_check(item: pytest.Function, kwargs: dict[str, Any]) -> Finding:
