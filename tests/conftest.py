@@ -2,7 +2,21 @@
 
 import os
 
+from hypothesis import settings
+
 pytest_plugins = ["pytester"]
+
+# Hypothesis profiles: $HYPOTHESIS_PROFILE names one; without it, "ci" when $CI is set, else "dev". Each property
+# test states the max_examples it needs; a profile's max_examples is the budget of a test that states none.
+# dev: random examples each run (new inputs over time) and a local database in .hypothesis/ replaying failures.
+# ci: the same examples on every run (a red build reproduces), no database (a clean clone has none), and a failure
+#     prints a @reproduce_failure blob. No deadline in either: two noisy shared cores make timings meaningless.
+# Both derive from Hypothesis's "default" (under $CI Hypothesis itself loads its built-in "ci" profile first).
+_BASE = settings.get_profile("default")
+settings.register_profile("dev", _BASE, max_examples=50, deadline=None)
+settings.register_profile("ci", _BASE, max_examples=100, deadline=None, derandomize=True, database=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 # The archival PDF takes seconds per chain to render; only the evidence tests (tests/evidence/conftest.py) need it.
 os.environ.setdefault("COMPLIANCE_EVIDENCE_PDF", "off")
