@@ -13,7 +13,7 @@ import pytest
 
 from compliance.config import ChainConfig, load_chain_config
 from compliance.errors import ConfigError
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 LIVE_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "COMPLIANCE_SIGN_KEY_PASSWORD")
 """Environment variables whose values are secrets of a live run, redacted like the chain's own."""

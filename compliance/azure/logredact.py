@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 URL_LOGGERS = ("urllib3.connectionpool", "azure.core.pipeline.policies.http_logging_policy",
                "azure.storage.common.storageclient", "azure.storage.blob._shared.policies")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from compliance.config import Chain
-from compliance.evidence.redact import MARK, MIN_SECRET, SENTENCE, Redactor
+from compliance.redaction import MARK, MIN_SECRET, SENTENCE, Redactor
 
 EXTERNAL_ID_KEY = "sts:externalid"
 _SENTENCE = SENTENCE

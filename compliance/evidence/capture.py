@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 
 def redact_report(report: pytest.TestReport, redactor: Redactor) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import ComplianceError
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 SCHEMA_PREFIX = "export-chain-compliance/evidence/"
 JSON_NAME = "evidence.json"

@@ -16,7 +16,7 @@ from typing import Any
 
 import compliance
 from compliance.evidence.attribution import attribution
-from compliance.evidence.redact import MARK
+from compliance.redaction import MARK
 from compliance.state import RunState
 
 SUITE = "export-chain-compliance"

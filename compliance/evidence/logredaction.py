@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 RedactorSource = Callable[[], Redactor]
 

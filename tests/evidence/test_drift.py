@@ -10,7 +10,7 @@ import pytest
 
 from compliance.evidence.drift import RUN_SPECIFIC_NOTE, BaselineError, compare, has_changes, load_baseline
 from compliance.evidence.html_summary import drift_html
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 from .conftest import COMPLIANCE_DIR, EXTERNAL_ID, ROLE_ARN_CHECK, RunSuite, export_role, reference_deployment
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.evidence.logredaction import LogRedaction
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 from .conftest import COMPLIANCE_DIR, reference_deployment
 

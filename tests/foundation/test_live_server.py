@@ -31,7 +31,7 @@ from moto.moto_api import recorder
 from moto.server import ThreadedMotoServer
 
 from compliance.config import parse_chain_config
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 from compliance.targets.aws_live import LiveAwsTarget
 from compliance.targets.aws_moto import MotoAwsTarget, Provisioner, _forget_organization_members, account_session
 from compliance.targets.aws_reader import CLIENT_CONFIG, _strip_account_host_prefix

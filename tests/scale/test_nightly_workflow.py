@@ -15,7 +15,7 @@ import yaml
 
 from compliance.__main__ import COMMANDS
 from compliance.evidence.drift import compare
-from compliance.evidence.redact import Redactor
+from compliance.redaction import Redactor
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly-compliance.yml"

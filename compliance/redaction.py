@@ -1,4 +1,4 @@
-"""Redaction at the point where evidence is created.
+"""Secret redaction: a neutral low module, so the chain, Azure, run-state and evidence code share one Redactor.
 
 Secrets (ExternalId values, SAS signatures and tokens, account keys, session credentials) are
 replaced before any evidence object, log line or exception text leaves a check. Three layers:
