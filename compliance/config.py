@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from compliance.errors import ConfigError
+from compliance.nesting import MAX_NESTING, Syntax, nests_too_deep
 
 ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):(iam|sts)::(\d{12}):([A-Za-z0-9+=,.@_/-]+)$")
 ROLE_ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$")
@@ -82,8 +83,6 @@ MAX_DAYS = 36_500
 about (S3 Object Lock default retention is given in days or years; Azure immutability allows up to 146,000 days)."""
 MAX_EXPORT_AGE_HOURS = 8_760.0
 """`aws.max_export_age_hours` is at most one year: an export older than that is not a working chain."""
-MAX_NESTING = 64
-"""Deepest nesting of tables and arrays accepted in a config or deployment file (the reference uses 8)."""
 
 
 def default_chain_path() -> Path:
@@ -643,37 +642,12 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
 
 
 def nesting_error(source: str, text: str, what: str) -> ConfigError | None:
-    """A `ConfigError` when `text` nests arrays/tables deeper than MAX_NESTING, else None.
-
-    Counted on the raw text (brackets outside strings), before any recursive parser or walker sees it: a file
-    nested 50,000 deep would otherwise end in a RecursionError traceback. Shared by the TOML and JSON loaders.
-    """
-    depth = 0
-    quote = ""
-    escaped = False
-    comment = False
-    for char in text:
-        if comment:
-            comment = char != "\n"
-        elif quote:
-            if escaped:
-                escaped = False
-            elif char == "\\" and quote == '"':
-                escaped = True
-            elif char == quote:
-                quote = ""
-        elif char == "#" and what == "TOML":
-            comment = True
-        elif (char == "'" and what == "TOML") or char == '"':
-            quote = char
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                return ConfigError(source, "(file)", f"{what} nested deeper than {MAX_NESTING} levels",
-                                   "flatten the nesting; no valid file needs that depth")
-        elif char in "]}":
-            depth = max(0, depth - 1)
-    return None
+    """A `ConfigError` when `text` ("JSON" or "TOML") nests deeper than MAX_NESTING, else None
+    (`compliance.nesting` counts it). Shared by the TOML and JSON loaders."""
+    if not nests_too_deep(text, Syntax(what)):
+        return None
+    return ConfigError(source, "(file)", f"{what} nested deeper than {MAX_NESTING} levels",
+                       "flatten the nesting; no valid file needs that depth")
 
 
 def load_chain_config(path: Path, **kwargs: Any) -> ChainConfig:

@@ -28,6 +28,7 @@ from compliance.iam.document import PolicyDocument, PolicyKind, load_json, parse
 from compliance.iam.evaluate import evaluate
 from compliance.iam.request import Request
 from compliance.iam.trace import Decision, Evaluation
+from compliance.nesting import MAX_NESTING, Syntax, nests_too_deep
 
 CASE_KEYS = frozenset(
     {
@@ -124,9 +125,7 @@ def _read_json(path: Path, source: str) -> Any:
         raise CaseError(source, None, f"cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise CaseError(source, None, "the file is not UTF-8 text") from None
-    from compliance.config import MAX_NESTING, nesting_error
-
-    if nesting_error(source, text, "JSON") is not None:
+    if nests_too_deep(text, Syntax.JSON):
         raise CaseError(source, None, f"JSON nested deeper than {MAX_NESTING} levels; flatten it")
     try:
         return json.loads(text, parse_constant=_not_json)

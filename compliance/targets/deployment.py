@@ -18,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from compliance.config import BUCKET_RE, MAX_NESTING, nesting_error
+from compliance.config import BUCKET_RE, nesting_error
 from compliance.errors import ConfigError, one_line
+from compliance.nesting import MAX_NESTING
 
 PLACEHOLDER = re.compile(r"\{\{(env|kms|org):([A-Za-z0-9_./-]+)\}\}")
 
