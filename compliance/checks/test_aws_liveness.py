@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from compliance.chain import permissions as perms
 from compliance.chain.evidence import EvidenceKit
@@ -15,8 +13,9 @@ from compliance.chain.requests import external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Finding, Provider, Severity
 from compliance.registry import check
+from compliance.targets.canary import CANARY_DIR, CanaryExport, CanaryMode, CanaryOutcome, LandedObject, LockMode
+from compliance.targets.snapshot import Encryption, KmsKey, ObjectLock
 
-CANARY_DIR = "compliance-canary/"
 MOTO_NOTE = (
     "moto does not evaluate trust policies, conditions or bucket-policy Allows, and applies any bucket-policy Deny to "
     "every put regardless of its conditions. The policy decisions are therefore proven by the engine-based checks; "
@@ -24,10 +23,6 @@ MOTO_NOTE = (
     "applies its default SSE-KMS key and Object Lock retention. The bucket policy of this throwaway moto deployment "
     "was lifted for the canary put and restored right after."
 )
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
 
 @check(
@@ -50,8 +45,7 @@ def _error_code(exc: ClientError) -> str:
 )
 def test_aws_canary_export_encrypted_and_locked(chain_view: ChainView, aws_target: Any) -> Finding:
     chain = chain_view.chain
-    kit = EvidenceKit(chain_view)
-    if getattr(aws_target, "name", "") != "moto":
+    if getattr(aws_target, "canary_mode", CanaryMode.NEVER_WRITES) is not CanaryMode.WRITES:
         return Finding.not_supported("Live mode has no vendor credentials and never writes; aws_exports_arriving "
                                      "checks that real exports arrive.", resource=chain.aws.bucket)
     if chain_view.proposals:
@@ -60,73 +54,62 @@ def test_aws_canary_export_encrypted_and_locked(chain_view: ChainView, aws_targe
     external_id = chain.external_id()
     if external_id is None:
         return external_id_unavailable(chain)
-    bucket = chain_view.bucket()
-    encryption = bucket.encryption.require()
-    lock = bucket.object_lock.require()
-    key = chain_view.kms_key()
-    region = chain.aws.region
-    steps: list[str] = []
-    sts = aws_target.client("sts", chain.vendor.account, region)
-    tags = [{"Key": k, "Value": v} for k, v in chain.vendor.session_tags.items()]
-    try:
-        creds = sts.assume_role(RoleArn=chain.vendor.configured_role_arn, RoleSessionName="compliance-canary",
-                                ExternalId=external_id, **({"Tags": tags} if tags else {}))["Credentials"]
-    except ClientError as exc:
+    bucket = chain_view.bucket()  # the intent is read before anything is written: unreadable is ERROR
+    intent = _Intent(bucket.encryption.require(), bucket.object_lock.require(), chain_view.kms_key())
+    return _judge_canary(chain_view, intent, aws_target.canary_export(chain, external_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Intent:
+    """What the bucket promises every export: its default encryption, Object Lock and KMS key."""
+
+    encryption: Encryption | None
+    lock: ObjectLock | None
+    key: KmsKey | None
+
+
+def _judge_canary(chain_view: ChainView, intent: _Intent, export: CanaryExport) -> Finding:
+    chain, kit = chain_view.chain, EvidenceKit(chain_view)
+    if export.outcome is CanaryOutcome.ROLE_REFUSED:
         return Finding.failed(f"The vendor's AssumeRole on {chain.vendor.configured_role_arn} failed "
-                              f"({_error_code(exc)}).", resource=chain.aws.role_arn)
-    steps.append("sts:AssumeRole as the vendor with the ExternalId and session tags: OK")
-    session = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
-               "aws_session_token": creds["SessionToken"]}
-    s3 = aws_target.client("s3", chain.aws.account, region, **session)
-    admin = aws_target.client("s3", chain.aws.account, region)
-    object_key = f"{chain.aws.prefix}{CANARY_DIR}{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.txt"
-    lifted: str | None = None
-    try:
-        try:
-            lifted = admin.get_bucket_policy(Bucket=chain.aws.bucket)["Policy"]
-            admin.delete_bucket_policy(Bucket=chain.aws.bucket)
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchBucketPolicy":
-                raise
-        s3.put_object(Bucket=chain.aws.bucket, Key=object_key, Body=b"export-chain-compliance canary\n")
-        steps.append(f"s3:PutObject {object_key} with the session's credentials: OK")
-        head = s3.head_object(Bucket=chain.aws.bucket, Key=object_key)
-    except ClientError as exc:
-        return Finding.failed(f"The canary put of {object_key} with the role session failed ({_error_code(exc)}).",
-                              resource=chain.aws.bucket,
-                              evidence=(kit.note("Steps", steps), kit.note("moto", MOTO_NOTE)))
-    finally:
-        if lifted is not None:
-            admin.put_bucket_policy(Bucket=chain.aws.bucket, Policy=lifted)
-            steps.append("bucket policy restored")
-    observed = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in head.items()
-                if k in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "ObjectLockMode",
-                         "ObjectLockRetainUntilDate", "VersionId")}
-    evidence = (kit.note("Steps", steps), kit.note("HeadObject of the canary", observed, "s3:HeadObject"),
-                kit.note("moto", MOTO_NOTE))
-    problems: list[str] = []
-    if encryption is not None and encryption.algorithm in KMS_ALGORITHMS:
-        if head.get("ServerSideEncryption") not in KMS_ALGORITHMS:
-            problems.append(f"it is encrypted with {head.get('ServerSideEncryption') or 'nothing'}, not SSE-KMS")
-        elif key is not None and head.get("SSEKMSKeyId") not in (key.arn, key.key_id):
-            problems.append(f"it is encrypted with {head.get('SSEKMSKeyId')}, not the bucket key {key.arn}")
-    else:
-        problems.append("the bucket has no SSE-KMS default, so the canary is not SSE-KMS encrypted")
-    if lock is not None and lock.enabled and lock.retention_days:
-        until = head.get("ObjectLockRetainUntilDate")
-        minimum = datetime.now(UTC) + timedelta(days=chain.aws.min_retention_days - 1)
-        if head.get("ObjectLockMode") != "COMPLIANCE":
-            problems.append(f"its Object Lock mode is {head.get('ObjectLockMode') or 'none'}, not COMPLIANCE")
-        elif not isinstance(until, datetime) or until < minimum:
-            problems.append(f"it is retained only until {until}")
-    else:
-        problems.append("the bucket applies no default Object Lock retention, so the canary is not locked")
+                              f"({export.error_code}).", resource=chain.aws.role_arn)
+    steps, moto = kit.note("Steps", list(export.steps)), kit.note("moto", MOTO_NOTE)
+    if export.landed is None:
+        return Finding.failed(f"The canary put of {export.object_key} with the role session failed "
+                              f"({export.error_code}).", resource=chain.aws.bucket, evidence=(steps, moto))
+    observed = export.landed.to_json()
+    evidence = (steps, kit.note("HeadObject of the canary", observed, "s3:HeadObject"), moto)
+    problems = _encryption_problems(intent, export.landed) + _lock_problems(intent, chain.aws.min_retention_days,
+                                                                            export.landed)
     if problems:
-        return Finding.failed(f"The canary export {object_key} landed, but {'; '.join(problems)}.",
+        return Finding.failed(f"The canary export {export.object_key} landed, but {'; '.join(problems)}.",
                               resource=chain.aws.bucket, evidence=evidence)
-    return Finding.passed(f"The canary export {object_key} landed through the assumed role, encrypted with the bucket "
-                          f"key and locked in COMPLIANCE mode until {observed.get('ObjectLockRetainUntilDate')}.",
-                          resource=chain.aws.bucket, evidence=evidence)
+    return Finding.passed(f"The canary export {export.object_key} landed through the assumed role, encrypted with "
+                          f"the bucket key and locked in COMPLIANCE mode until "
+                          f"{observed.get('ObjectLockRetainUntilDate')}.", resource=chain.aws.bucket, evidence=evidence)
+
+
+def _encryption_problems(intent: _Intent, landed: LandedObject) -> list[str]:
+    encryption, key = intent.encryption, intent.key
+    if encryption is None or encryption.algorithm not in KMS_ALGORITHMS:
+        return ["the bucket has no SSE-KMS default, so the canary is not SSE-KMS encrypted"]
+    if landed.encryption not in KMS_ALGORITHMS:
+        return [f"it is encrypted with {landed.encryption or 'nothing'}, not SSE-KMS"]
+    if key is not None and landed.kms_key_id not in (key.arn, key.key_id):
+        return [f"it is encrypted with {landed.kms_key_id}, not the bucket key {key.arn}"]
+    return []
+
+
+def _lock_problems(intent: _Intent, min_retention_days: int, landed: LandedObject) -> list[str]:
+    lock = intent.lock
+    if lock is None or not lock.enabled or not lock.retention_days:
+        return ["the bucket applies no default Object Lock retention, so the canary is not locked"]
+    minimum = datetime.now(UTC) + timedelta(days=min_retention_days - 1)
+    if landed.lock_mode is not LockMode.COMPLIANCE:
+        return [f"its Object Lock mode is {landed.lock_mode or 'none'}, not COMPLIANCE"]
+    if landed.retain_until is None or landed.retain_until < minimum:
+        return [f"it is retained only until {landed.retain_until}"]
+    return []
 
 
 @check(

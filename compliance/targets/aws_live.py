@@ -7,6 +7,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from compliance.config import Chain
 from compliance.targets.aws_reader import AwsReader, CallLog, instrument_session, new_session
+from compliance.targets.canary import CanaryMode
 from compliance.targets.snapshot import AwsSnapshot, Read, ReadFailure
 
 SESSION_NAME = "export-chain-compliance"
@@ -16,6 +17,8 @@ class LiveAwsTarget:
     """Reads live accounts. Honours AWS_PROFILE, SSO profiles and AWS_ENDPOINT_URL through boto3."""
 
     name = "live"
+    canary_mode = CanaryMode.NEVER_WRITES
+    """No vendor credentials, and the suite never writes to a live account: there is no `canary_export`."""
 
     def __init__(self, base_session: boto3.Session | None = None) -> None:
         self.base_session = base_session

@@ -16,6 +16,7 @@ from moto import mock_aws
 from compliance.config import Chain
 from compliance.errors import ConfigError, TargetError
 from compliance.targets.aws_reader import CLIENT_CONFIG, AwsReader, CallLog, instrument_session, new_session
+from compliance.targets.canary import CanaryExport, CanaryMode, export_canary
 from compliance.targets.deployment import Deployment, substitute
 from compliance.targets.snapshot import AwsSnapshot, Read
 
@@ -62,6 +63,7 @@ class MotoAwsTarget:
     """Owns a `mock_aws` context for the session. Start once per process (per xdist worker)."""
 
     name = "moto"
+    canary_mode = CanaryMode.WRITES
 
     def __init__(self, deployment: Deployment, env: Mapping[str, str] | None = None) -> None:
         self.deployment = deployment
@@ -93,6 +95,10 @@ class MotoAwsTarget:
     def client(self, service: str, account: str, region: str = "us-east-1", **credentials: str) -> Any:
         client: Any = account_session(account, region, **credentials).client(service, config=CLIENT_CONFIG)
         return client
+
+    def canary_export(self, chain: Chain, external_id: str) -> CanaryExport:
+        """The vendor's real export calls against this throwaway deployment (compliance.targets.canary)."""
+        return export_canary(self.client, chain, external_id)
 
     def snapshot(self, chain: Chain) -> AwsSnapshot:
         log = CallLog()
