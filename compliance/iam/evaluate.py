@@ -40,6 +40,9 @@ identity side: only the resource-based policy can allow them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple
 
 from compliance.iam.document import Effect, PolicyDocument, PolicyKind
 from compliance.iam.principals import CallerKind, Grant, not_principal_applies, principal_grant
@@ -50,13 +53,28 @@ from compliance.iam.trace import (
     Evaluation,
     Outcome,
     Record,
+    StatementRecord,
     TraceEntry,
     source_noun,
 )
 
-Scan = tuple[int, int, Grant | None, int]
-"""(allowing statements, denying statements, strongest principal grant, index of first allow or -1)."""
-_NOTHING: Scan = (0, 0, None, -1)
+
+class Scan(NamedTuple):
+    """What matching one group of policies found (a NamedTuple: the evaluator is hot)."""
+
+    allows: int
+    """How many statements allow the request."""
+    denies: int
+    """How many statements deny it explicitly."""
+    grant: Grant | None
+    """The strongest way an allowing statement's Principal names the caller; None when none names it."""
+    first_allow: int
+    """The record index of the first allowing statement, -1 when none allows."""
+
+
+_NOTHING = Scan(0, 0, None, -1)
+_new = tuple.__new__
+"""Builds a NamedTuple from a tuple without its generated Python ``__new__``: half the cost in the loop below."""
 
 
 def _scan(
@@ -110,7 +128,7 @@ def _scan(
                 for condition in statement._compiled:
                     ok, seen = condition.evaluate(context)
                     met = met and ok
-                    evaluated.append((condition, ok, seen))
+                    evaluated.append(_new(ConditionOutcome, (condition, ok, seen)))
                 outcomes = tuple(evaluated)
             if not met:
                 outcome = Outcome.CONDITIONS_NOT_MET
@@ -124,8 +142,10 @@ def _scan(
             else:
                 outcome = Outcome.DENY
                 denies += 1
-            records.append((outcome, policy, statement, level, outcomes))
-    return allows, denies, best, first_allow
+            records.append(_new(StatementRecord, (outcome, policy, statement, level, outcomes)))
+    if not allows and not denies:
+        return _NOTHING
+    return _new(Scan, (allows, denies, best, first_allow))
 
 
 def _gate(source: str, message: str, *, level: int | None = None, kind: PolicyKind | None = None) -> TraceEntry:
@@ -161,20 +181,20 @@ def evaluate(
                 _scan((resource_policy,), request, records, has_boundary=permission_boundary is not None))
     boundary = _NOTHING if permission_boundary is None else _scan((permission_boundary,), request, records)
     session = _scan(session_policies, request, records) if session_policies else _NOTHING
-    denies = identity[1] + resource[1] + boundary[1] + session[1]
+    denies = identity.denies + resource.denies + boundary.denies + session.denies
 
     gates: list[TraceEntry] = []
     for number, level in enumerate(rcps if not caller.is_service_linked_role else (), start=1):
         scan = _scan(_level(level), request, records, number)
-        denies += scan[1]
-        if not scan[0]:
+        denies += scan.denies
+        if not scan.allows:
             gates.append(_gate(f"RCP level {number}", f"No RCP at level {number} allows {_what(request)}.",
                                level=number, kind=PolicyKind.RCP))
     scp_applies = caller.is_iam and not caller.is_service_linked_role
     for number, level in enumerate(scps if scp_applies else (), start=1):
         scan = _scan(_level(level), request, records, number)
-        denies += scan[1]
-        if not scan[0]:
+        denies += scan.denies
+        if not scan.allows:
             gates.append(_gate(f"SCP level {number}", f"No SCP at level {number} allows {_what(request)}.",
                                level=number, kind=PolicyKind.SCP))
     if scps and not scp_applies:
@@ -182,23 +202,24 @@ def evaluate(
                                   message=f"SCPs do not apply to this caller ({_caller_words(request)})."))
 
     if denies:
-        first_deny = next(i for i, r in enumerate(records) if not isinstance(r, TraceEntry) and r[0] is Outcome.DENY)
+        first_deny = next(i for i, r in enumerate(records)
+                          if not isinstance(r, TraceEntry) and r.outcome is Outcome.DENY)
         return Evaluation(Decision.EXPLICIT_DENY, request, tuple(records), first_deny)
 
-    gates.extend(_principal_gates(request, identity, resource, boundary, session, resource_policy,
-                                  permission_boundary, session_policies, records))
+    scans: Scans = _new(Scans, (identity, resource, boundary, session))
+    gates.extend(_principal_gates(request, scans, resource_policy, permission_boundary, session_policies, records))
     if gates:
         reason = len(records)
         records.extend(gates)
         return Evaluation(Decision.IMPLICIT_DENY, request, tuple(records), reason)
-    grant = resource[2]
-    if caller.kind is CallerKind.ROOT and not identity[0] and (grant is None or grant is Grant.ACCOUNT):
+    grant = resource.grant
+    if caller.kind is CallerKind.ROOT and not identity.allows and (grant is None or grant is Grant.ACCOUNT):
         records.append(TraceEntry(Outcome.ALLOW, "account root user", policy_kind=PolicyKind.IDENTITY,
                                   message=f"The caller is the account root user, which has full access to its "
                                           f"own account unless a policy denies it: {_what(request)} is allowed."))
         return Evaluation(Decision.ALLOW, request, tuple(records), len(records) - 1)
-    main = resource[3] if grant is not None and grant >= Grant.ROLE else -1
-    for candidate in (main, identity[3], resource[3]):
+    main = resource.first_allow if grant is not None and grant >= Grant.ROLE else -1
+    for candidate in (main, identity.first_allow, resource.first_allow):
         if candidate >= 0:
             return Evaluation(Decision.ALLOW, request, tuple(records), candidate)
     return Evaluation(Decision.ALLOW, request, tuple(records))
@@ -239,7 +260,7 @@ def _statement_label(records: Sequence[Record], index: int) -> str | None:
     if index < 0:
         return None
     record = records[index]
-    return None if isinstance(record, TraceEntry) else record[2].label
+    return None if isinstance(record, TraceEntry) else record.statement.label
 
 
 def _near_miss(records: Sequence[Record], policy: PolicyDocument | None) -> str:
@@ -248,15 +269,21 @@ def _near_miss(records: Sequence[Record], policy: PolicyDocument | None) -> str:
     if policy is None:
         return ""
     for record in records:
-        if isinstance(record, TraceEntry) or record[0] is not Outcome.CONDITIONS_NOT_MET or record[1] is not policy:
+        if (isinstance(record, TraceEntry) or record.outcome is not Outcome.CONDITIONS_NOT_MET
+                or record.policy is not policy):
             continue
-        statement = record[2]
+        statement = record.statement
         if statement.effect is not Effect.ALLOW:
             continue
-        failed = [f"it requires {c.operator} {c.key} {', '.join(c.values)} but {c.key} is {_seen(seen)}"
-                  for c, ok, seen in record[4] if not ok]
+        failed = [_unmet(found) for found in record.conditions if not found.met]
         return f" (statement {statement.label} would allow it, but its condition is not met: {'; '.join(failed)})"
     return ""
+
+
+def _unmet(found: ConditionOutcome) -> str:
+    condition = found.condition
+    return (f"it requires {condition.operator} {condition.key} {', '.join(condition.values)} but {condition.key} "
+            f"is {_seen(found.seen)}")
 
 
 def _seen(value: object) -> str:
@@ -267,138 +294,218 @@ def _seen(value: object) -> str:
     return str(value)
 
 
+class Scans(NamedTuple):
+    """The four groups of policies matched before the gates are judged."""
+
+    identity: Scan
+    resource: Scan
+    boundary: Scan
+    session: Scan
+
+
+class SessionGap(Enum):
+    """Whether session policies keep an IAM caller's request from being allowed, and why."""
+
+    NONE = "no session gap"
+    NOT_ALLOWED = "no session policy allows it"
+    NO_SESSION_POLICY = "a federated user session without a session policy"
+
+
+@dataclass(frozen=True, slots=True)
+class Gaps:
+    """Which missing allows keep an IAM caller's request from being allowed."""
+
+    resource: bool
+    identity: bool
+    boundary: bool
+    session: SessionGap
+
+
+@dataclass(frozen=True, slots=True)
+class GateFacts:
+    """What the missing-allow sentences are written from."""
+
+    request: Request
+    records: Sequence[Record]
+    resource_policy: PolicyDocument | None
+    kind: PolicyKind | None
+    """The resource-based policy's kind, or the kind the request implies when none was given."""
+    permission_boundary: PolicyDocument | None
+    resource: Scan
+
+    @property
+    def grant(self) -> Grant | None:
+        return self.resource.grant
+
+    @property
+    def cross_account(self) -> bool:
+        return self.request.is_cross_account
+
+    @property
+    def source(self) -> str:
+        """The gate's source label: the policy kind, or ``resource`` when none is known."""
+        return self.kind.value if self.kind else "resource"
+
+    @property
+    def noun(self) -> str:
+        if self.resource_policy is not None:
+            return source_noun(self.resource_policy, self.request.resource, None)
+        return {PolicyKind.TRUST: "role trust policy", PolicyKind.KEY: "key policy"}.get(
+            self.kind or PolicyKind.RESOURCE, "resource-based policy")
+
+    @property
+    def granted_by(self) -> str:
+        """``the bucket policy statement 'X'``: what grants the request on the resource side."""
+        label = _statement_label(self.records, self.resource.first_allow)
+        return f"the {self.noun} statement {label}" if label else f"the {self.noun}"
+
+    @property
+    def granted_by_capitalised(self) -> str:
+        granted_by = self.granted_by
+        return f"{granted_by[0].upper()}{granted_by[1:]}"
+
+    def near_miss(self) -> str:
+        return _near_miss(self.records, self.resource_policy)
+
+
 def _principal_gates(
     request: Request,
-    identity: Scan,
-    resource: Scan,
-    boundary: Scan,
-    session: Scan,
+    scans: Scans,
     resource_policy: PolicyDocument | None,
     permission_boundary: PolicyDocument | None,
     session_policies: Sequence[PolicyDocument],
     records: Sequence[Record] = (),
 ) -> list[TraceEntry]:
     """The missing allows that keep the request from being allowed (empty when it is allowed)."""
-    caller = request.caller
     kind = resource_policy.kind if resource_policy is not None else implied_policy_kind(request)
-    grant = resource[2]
-
-    if not caller.is_iam:
-        if grant is not None:
+    if not request.caller.is_iam:
+        if scans.resource.grant is not None:
             return []
-        if resource_policy is None:
-            return [_gate("resource", f"No resource-based policy is attached, and {_caller_words(request)}, "
-                                      "which only a resource-based policy can allow.", kind=kind)]
-        noun = source_noun(resource_policy, request.resource, None)
-        who = "an anonymous caller" if caller.kind is CallerKind.ANONYMOUS else caller.arn
-        miss = _near_miss(records, resource_policy)
-        return [_gate(kind.value if kind else "resource",
-                      f"The {noun} has no statement that allows {who} to perform {_what(request)}{miss}, and "
-                      f"{_caller_words(request)}, which only a resource-based policy can allow.", kind=kind)]
+        return [_non_iam_gate(GateFacts(request, records, resource_policy, kind, None, scans.resource))]
+    gaps = _gaps(request, kind, scans, permission_boundary, session_policies)
+    if gaps is None:
+        return []
+    return _explain_gates(GateFacts(request, records, resource_policy, kind, permission_boundary, scans.resource),
+                          gaps)
 
-    boundary_missing = permission_boundary is not None and not boundary[0]
-    session_missing = not session[0] if session_policies else caller.kind is CallerKind.FEDERATED_USER
-    identity_missing = caller.kind is not CallerKind.ROOT and not identity[0]
-    must_allow = kind in (PolicyKind.TRUST, PolicyKind.KEY)
-    cross_account = request.is_cross_account
 
-    if cross_account:
+def _non_iam_gate(facts: GateFacts) -> TraceEntry:
+    """The one gate for a caller with no identity side (a service, federated identity or anonymous)."""
+    request, kind = facts.request, facts.kind
+    if facts.resource_policy is None:
+        return _gate("resource", f"No resource-based policy is attached, and {_caller_words(request)}, "
+                                 "which only a resource-based policy can allow.", kind=kind)
+    who = "an anonymous caller" if request.caller.kind is CallerKind.ANONYMOUS else request.caller.arn
+    return _gate(facts.source,
+                 f"The {facts.noun} has no statement that allows {who} to perform {_what(request)}"
+                 f"{facts.near_miss()}, and {_caller_words(request)}, which only a resource-based policy can "
+                 "allow.", kind=kind)
+
+
+def _gaps(request: Request, kind: PolicyKind | None, scans: Scans, permission_boundary: PolicyDocument | None,
+          session_policies: Sequence[PolicyDocument]) -> Gaps | None:
+    """Which sides must allow an IAM caller's request (by how the resource policy names it) and do not; None when
+    every side that must allow does (a dataclass is built only then: this runs for every allowed request)."""
+    caller = request.caller
+    grant = scans.resource.grant
+    boundary_missing = permission_boundary is not None and not scans.boundary.allows
+    if session_policies:
+        session = SessionGap.NOT_ALLOWED if not scans.session.allows else SessionGap.NONE
+    else:
+        session = SessionGap.NO_SESSION_POLICY if caller.kind is CallerKind.FEDERATED_USER else SessionGap.NONE
+    identity_missing = caller.kind is not CallerKind.ROOT and not scans.identity.allows
+
+    if request.is_cross_account:
         needs_identity, needs_limits, resource_missing = True, True, grant is None
     elif grant is Grant.DIRECT:
         needs_identity, needs_limits, resource_missing = False, kind is PolicyKind.TRUST, False
     elif grant is Grant.ROLE:
         needs_identity, needs_limits, resource_missing = False, True, False
     else:
+        must_allow = kind in (PolicyKind.TRUST, PolicyKind.KEY)
         needs_identity, needs_limits, resource_missing = True, True, must_allow and grant is None
-
-    if not (resource_missing or (needs_identity and identity_missing)
-            or (needs_limits and (boundary_missing or session_missing))):
-        return []
-    return _explain_gates(request, resource_policy, kind, permission_boundary, resource, cross_account,
-                          resource_missing, needs_identity and identity_missing,
-                          needs_limits and boundary_missing, needs_limits and session_missing,
-                          not session_policies, records)
+    identity_gap = needs_identity and identity_missing
+    if not needs_limits:
+        boundary_missing, session = False, SessionGap.NONE
+    if not (resource_missing or identity_gap or boundary_missing or session is not SessionGap.NONE):
+        return None
+    return Gaps(resource=resource_missing, identity=identity_gap, boundary=boundary_missing, session=session)
 
 
-def _explain_gates(
-    request: Request,
-    resource_policy: PolicyDocument | None,
-    kind: PolicyKind | None,
-    permission_boundary: PolicyDocument | None,
-    resource: Scan,
-    cross_account: bool,
-    resource_missing: bool,
-    identity_missing: bool,
-    boundary_missing: bool,
-    session_missing: bool,
-    session_policies_absent: bool,
-    records: Sequence[Record],
-) -> list[TraceEntry]:
-    caller = request.caller
-    grant = resource[2]
-    what = _what(request)
-    if resource_policy is not None:
-        noun = source_noun(resource_policy, request.resource, None)
-    else:
-        noun = {PolicyKind.TRUST: "role trust policy", PolicyKind.KEY: "key policy"}.get(
-            kind or PolicyKind.RESOURCE, "resource-based policy")
-    label = _statement_label(records, resource[3])
-    granted_by = f"the {noun} statement {label}" if label else f"the {noun}"
-    owner = request.owner_account
+def _explain_gates(facts: GateFacts, gaps: Gaps) -> list[TraceEntry]:
     gates: list[TraceEntry] = []
-    if resource_missing and cross_account:
-        if resource_policy is None:
-            lacking = f"no resource-based policy is attached to {request.resource} (account {owner})"
+    if gaps.resource:
+        gates.append(_resource_gate(facts))
+    if gaps.identity:
+        gates.append(_identity_gate(facts))
+    if gaps.boundary and facts.permission_boundary is not None:
+        gates.append(_boundary_gate(facts, facts.permission_boundary))
+    if gaps.session is not SessionGap.NONE:
+        gates.append(_session_gate(facts, gaps.session))
+    return gates
+
+
+def _resource_gate(facts: GateFacts) -> TraceEntry:
+    request, kind, noun = facts.request, facts.kind, facts.noun
+    caller = request.caller
+    if facts.cross_account:
+        if facts.resource_policy is None:
+            lacking = f"no resource-based policy is attached to {request.resource} (account {request.owner_account})"
         else:
             lacking = (f"the {noun} has no statement that allows {caller.arn} or its account {caller.account}"
-                       f"{_near_miss(records, resource_policy)}")
-        gates.append(_gate("cross-account", f"Cross-account request: {lacking}, so the resource account grants "
-                           "nothing. A request from another account needs an Allow in the resource's policy and "
-                           "in the caller's identity-based policies.", kind=kind))
-    elif resource_missing and resource_policy is None:
+                       f"{facts.near_miss()}")
+        return _gate("cross-account", f"Cross-account request: {lacking}, so the resource account grants "
+                     "nothing. A request from another account needs an Allow in the resource's policy and "
+                     "in the caller's identity-based policies.", kind=kind)
+    if facts.resource_policy is None:
         why = ("a role can be assumed only when its trust policy allows the caller" if kind is PolicyKind.TRUST
                else "a KMS key can be used only when its key policy allows it")
-        gates.append(_gate(kind.value if kind else "resource",
-                           f"No {noun} was given for {request.resource}: {why}; identity-based policies alone "
-                           f"never suffice for a {noun}.", kind=kind))
-    elif resource_missing:
-        delegation = (" (directly, or by naming the account to enable IAM policies)" if kind is PolicyKind.KEY
-                      else "")
-        gates.append(_gate(kind.value if kind else "resource",
-                           f"The {noun} does not allow {caller.arn} to perform {what}"
-                           f"{_near_miss(records, resource_policy)}; it must allow the caller{delegation}, "
-                           f"because identity-based policies alone never suffice for a {noun}.", kind=kind))
-    if identity_missing:
-        if cross_account:
-            message = (f"Cross-account request: {granted_by} in account {owner} allows it, but the caller's "
-                       f"account {caller.account} must also allow this in an identity-based policy, and none does "
-                       f"(no identity-based policy allows {what}).")
-        elif grant is Grant.ACCOUNT:
-            message = (f"{granted_by[0].upper()}{granted_by[1:]} allows the account {caller.account}, which only "
-                       f"delegates to the account's IAM policies, and no identity-based policy allows {what}.")
-        elif resource_policy is not None:
-            message = (f"No identity-based policy allows {what}, and the {noun} does not grant it to {caller.arn}"
-                       f"{_near_miss(records, resource_policy)}.")
-        else:
-            message = f"No identity-based policy allows {what}."
-        gates.append(_gate("identity", message, kind=PolicyKind.IDENTITY))
-    if boundary_missing and permission_boundary is not None:
-        message = f"The permissions boundary '{permission_boundary.name}' does not allow {what}."
-        if cross_account:
-            message = (f"Cross-account request: the caller's permissions boundary '{permission_boundary.name}' "
-                       f"must also allow {what}, and it does not.")
-        elif grant is Grant.ROLE:
-            message += (f" {granted_by[0].upper()}{granted_by[1:]} names the role, not the session, so the "
-                        "boundary still limits it.")
-        gates.append(_gate("boundary", message, kind=PolicyKind.BOUNDARY))
-    if session_missing:
-        message = (f"No session policy allows {what}; the session policies passed when the session was created "
-                   "limit it to what they allow.")
-        if session_policies_absent:
-            message = ("A federated user session (GetFederationToken) without a session policy is implicitly "
-                       "denied.")
-        elif grant is Grant.ROLE and not cross_account:
-            message += (f" {granted_by[0].upper()}{granted_by[1:]} names the role, not the session, so it is "
-                        "limited too.")
-        gates.append(_gate("session", message, kind=PolicyKind.SESSION))
-    return gates
+        return _gate(facts.source, f"No {noun} was given for {request.resource}: {why}; identity-based policies "
+                     f"alone never suffice for a {noun}.", kind=kind)
+    delegation = " (directly, or by naming the account to enable IAM policies)" if kind is PolicyKind.KEY else ""
+    return _gate(facts.source, f"The {noun} does not allow {caller.arn} to perform {_what(request)}"
+                 f"{facts.near_miss()}; it must allow the caller{delegation}, because identity-based policies "
+                 f"alone never suffice for a {noun}.", kind=kind)
+
+
+def _identity_gate(facts: GateFacts) -> TraceEntry:
+    request, what = facts.request, _what(facts.request)
+    caller = request.caller
+    if facts.cross_account:
+        message = (f"Cross-account request: {facts.granted_by} in account {request.owner_account} allows it, but "
+                   f"the caller's account {caller.account} must also allow this in an identity-based policy, and "
+                   f"none does (no identity-based policy allows {what}).")
+    elif facts.grant is Grant.ACCOUNT:
+        message = (f"{facts.granted_by_capitalised} allows the account {caller.account}, which only delegates to "
+                   f"the account's IAM policies, and no identity-based policy allows {what}.")
+    elif facts.resource_policy is not None:
+        message = (f"No identity-based policy allows {what}, and the {facts.noun} does not grant it to "
+                   f"{caller.arn}{facts.near_miss()}.")
+    else:
+        message = f"No identity-based policy allows {what}."
+    return _gate("identity", message, kind=PolicyKind.IDENTITY)
+
+
+def _boundary_gate(facts: GateFacts, boundary: PolicyDocument) -> TraceEntry:
+    what = _what(facts.request)
+    if facts.cross_account:
+        message = (f"Cross-account request: the caller's permissions boundary '{boundary.name}' must also allow "
+                   f"{what}, and it does not.")
+    else:
+        message = f"The permissions boundary '{boundary.name}' does not allow {what}."
+        if facts.grant is Grant.ROLE:
+            message += (f" {facts.granted_by_capitalised} names the role, not the session, so the boundary still "
+                        "limits it.")
+    return _gate("boundary", message, kind=PolicyKind.BOUNDARY)
+
+
+def _session_gate(facts: GateFacts, gap: SessionGap) -> TraceEntry:
+    if gap is SessionGap.NO_SESSION_POLICY:
+        message = "A federated user session (GetFederationToken) without a session policy is implicitly denied."
+    else:
+        message = (f"No session policy allows {_what(facts.request)}; the session policies passed when the session "
+                   "was created limit it to what they allow.")
+        if facts.grant is Grant.ROLE and not facts.cross_account:
+            message += (f" {facts.granted_by_capitalised} names the role, not the session, so it is limited "
+                        "too.")
+    return _gate("session", message, kind=PolicyKind.SESSION)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from compliance.iam.conditions import CompiledCondition
 from compliance.iam.document import Effect, PolicyDocument, PolicyKind, Statement
@@ -116,8 +116,26 @@ class TraceEntry:
         }
 
 
-ConditionOutcome = tuple[CompiledCondition, bool, ContextValue | None]
-StatementRecord = tuple[Outcome, PolicyDocument, Statement, int | None, tuple[ConditionOutcome, ...]]
+class ConditionOutcome(NamedTuple):
+    """One condition of a matched statement, as the evaluator found it (a NamedTuple: the evaluator is hot)."""
+
+    condition: CompiledCondition
+    met: bool
+    seen: ContextValue | None
+    """The request's value for the condition's key, None when the key is absent."""
+
+
+class StatementRecord(NamedTuple):
+    """A statement that applied to the request, as the evaluator stores it while deciding."""
+
+    outcome: Outcome
+    policy: PolicyDocument
+    statement: Statement
+    level: int | None
+    """The organisation level (SCPs, RCPs), None for every other policy."""
+    conditions: tuple[ConditionOutcome, ...]
+
+
 Record = TraceEntry | StatementRecord
 """What the evaluator stores while deciding; turned into TraceEntry objects only when read."""
 
@@ -147,18 +165,19 @@ def source_noun(policy: PolicyDocument, resource: str, level: int | None) -> str
 def _entry(record: Record, request: Request) -> TraceEntry:
     if isinstance(record, TraceEntry):
         return record
-    outcome, policy, statement, level, conditions = record
+    policy, statement = record.policy, record.statement
     return TraceEntry(
-        outcome=outcome,
-        source=source_noun(policy, request.resource, level),
+        outcome=record.outcome,
+        source=source_noun(policy, request.resource, record.level),
         policy=policy.name,
         policy_kind=policy.kind,
         statement=statement.label,
         effect=statement.effect,
-        level=level,
+        level=record.level,
         conditions=tuple(
-            ConditionResult(condition.operator, condition.key, condition.values, seen, ok)
-            for condition, ok, seen in conditions
+            ConditionResult(found.condition.operator, found.condition.key, found.condition.values, found.seen,
+                            found.met)
+            for found in record.conditions
         ),
     )
 
