@@ -1,4 +1,7 @@
-"""Evidence builders for chain checks. Everything passes through the chain's `Scrubber` first."""
+"""Evidence builders for chain checks. Everything passes through the chain's `Scrubber` first.
+
+A check puts every message that may quote a policy or a request through `EvidenceKit.text`, and builds every
+piece of evidence with the kit, so the ExternalId never reaches a finding."""
 
 from __future__ import annotations
 
@@ -46,7 +49,9 @@ class EvidenceKit:
     def note(self, label: str, data: Any, source: str = "") -> Evidence:
         return Evidence(label, EvidenceKind.NOTE, self.scrubber.json(data), source)
 
-    def proposals(self) -> tuple[Evidence, ...]:
-        if not self.view.proposals:
-            return ()
-        return (self.note("Proposed policies in effect (--proposed)", self.view.proposals_json(), "--proposed"),)
+
+def proposal_evidence(view: ChainView) -> tuple[Evidence, ...]:
+    """The `--proposed` policies in effect, if any: the `@check` decorator appends this to every AWS finding."""
+    if not view.proposals:
+        return ()
+    return (EvidenceKit(view).note("Proposed policies in effect (--proposed)", view.proposals_json(), "--proposed"),)

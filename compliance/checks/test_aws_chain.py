@@ -10,7 +10,7 @@ from compliance.chain.intended import acl_refused, declared_write, intended_gate
 from compliance.chain.requests import VENDOR_POLICY_ASSUMPTION, evaluation_ips, external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Evidence, Finding, Provider, Severity
-from compliance.registry import check
+from compliance.registry import Subject, check
 
 
 def _organization(kit: EvidenceKit, view: ChainView) -> Evidence:
@@ -30,7 +30,7 @@ def _organization(kit: EvidenceKit, view: ChainView) -> Evidence:
 @check(
     title="The vendor's export is allowed end to end: AssumeRole, PutObject under the prefix, and the bucket key",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         One IAM edit anywhere silently stops the exports. The walkthrough's "Verify Configuration passes, so role
         assumption works" proves only the first gate. This check evaluates every gate the way AWS does: the trust
@@ -69,19 +69,18 @@ def test_aws_chain_allows_vendor_export(chain_view: ChainView) -> Finding:
             continue
         step, gate = broken
         evidence = (kit.chain(gates, assumptions), kit.decision(gate.title, gate.evaluation),
-                    _declared(kit, chain_view), _organization(kit, chain_view), *kit.proposals())
+                    _declared(kit, chain_view), _organization(kit, chain_view))
         assumed = all(g.allowed for g in gates if "sts:AssumeRole" in g.title)
         verify = (" AssumeRole itself is allowed (all that the vendor's 'Verify Configuration' proves), but the "
                   "write path is not." if assumed and step > 1 else "")
         return Finding.failed(kit.text(f"The export breaks at step {step} of {len(gates)} ({gate.title}): "
                                        f"{cause(gate.evaluation)}.{verify}"),
-                              resource=chain.aws.role_arn, evidence=evidence)
+                              evidence=evidence)
     gates = intended_gates(chain_view)
     return Finding.passed(f"All {len(gates)} gates allow the export: "
                           + "; ".join(g.evaluation.request.action for g in gates) + ".",
-                          resource=chain.aws.role_arn,
                           evidence=(kit.chain(gates, assumptions), _declared(kit, chain_view),
-                                    _organization(kit, chain_view), *kit.proposals()))
+                                    _organization(kit, chain_view)))
 
 
 def _declared(kit: EvidenceKit, chain_view: ChainView) -> Evidence:

@@ -25,7 +25,7 @@ from compliance.iam import Evaluation
 from compliance.model import Finding, Provider, Severity
 from compliance.proof.public import reached_under_restriction
 from compliance.proof.questions import ChainQuestions
-from compliance.registry import check
+from compliance.registry import Subject, check
 
 FUZZ_READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, perms.KEY_WITH_GRANTS)
 
@@ -98,7 +98,7 @@ def _proof_disagrees(view: ChainView) -> str:
 @check(
     title="Fuzzing finds no request outside the intended export that the policies allow",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         Hand-picked negative cases miss holes. Hypothesis draws other principals (other accounts, the vendor's other
         roles, the customer's roles, anonymous callers, services, and every principal and account named in the
@@ -154,29 +154,27 @@ def test_aws_fuzz_unintended_requests_denied(chain_view: ChainView, fuzz_budget:
             return Finding.error(kit.text(
                 f"Fuzzing found an allowed request that should be denied ({probe.family}): {request.principal} "
                 f"{request.action} on {request.resource}, but the proofs ({disagreement}) found none: the reasoning "
-                "layer and the fuzzer disagree, so the result is unverified."), resource=chain.aws.bucket,
+                "layer and the fuzzer disagree, so the result is unverified."),
                 evidence=(kit.counterexample("Counterexample (redacted)", record),
-                          kit.decision("Its decision", evaluation), *kit.proposals()))
+                          kit.decision("Its decision", evaluation)))
         return Finding.failed(kit.text(
             f"Fuzzing found an allowed request that should be denied ({probe.family}): {request.principal} "
             f"{request.action} on {request.resource}, allowed by {hit.problem} (seed {seed})."),
-            resource=chain.aws.bucket,
             evidence=(kit.counterexample("Counterexample (redacted)", record), kit.decision("Its decision", evaluation),
                       kit.note("Assumptions", [OTHER_PRINCIPAL_ASSUMPTION, VENDOR_POLICY_ASSUMPTION,
-                                               "SCPs left out when unreadable (they only deny)"]),
-                      *kit.proposals()))
+                                               "SCPs left out when unreadable (they only deny)"])))
     run = {"seed": seed, "examples_per_family": fuzz_budget, "families": tried, "harvested_accounts": found.accounts,
            "harvested_condition_keys": [k for k, _ in found.conditions],
            "reproduce": reproduce_hint(seed, fuzz_budget, "aws_fuzz_unintended_requests_denied")}
     return Finding.passed(f"{len(families)} families x {fuzz_budget} generated requests outside the intended export "
-                          f"were all denied (seed {seed}).", resource=chain.aws.bucket,
-                          evidence=(kit.note("Fuzzing run", run), *kit.proposals()))
+                          f"were all denied (seed {seed}).",
+                          evidence=(kit.note("Fuzzing run", run),))
 
 
 @check(
     title="Fuzzing finds no intended export that the policies deny",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         The vendor writes many object keys under the prefix, for many SSO users, from any of its published
         addresses. Hypothesis draws object keys under the prefix, source addresses within vendor.source_ips and
@@ -218,12 +216,11 @@ def test_aws_fuzz_intended_requests_allowed(chain_view: ChainView, fuzz_budget: 
                   "reproduce": reproduce_hint(seed, fuzz_budget, "aws_fuzz_intended_requests_allowed")}
         return Finding.failed(kit.text(
             f"Fuzzing found an intended export that is denied (key {key!r} from {ip or default_ip}): {hit.problem} "
-            f"(seed {seed})."), resource=chain.aws.bucket,
+            f"(seed {seed})."),
             evidence=(kit.counterexample("Denied intended export", record),
-                      kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]), *kit.proposals()))
+                      kit.chain(gates, [VENDOR_POLICY_ASSUMPTION])))
     return Finding.passed(f"{fuzz_budget} generated exports (keys under {chain.aws.prefix}, vendor addresses, session "
-                          f"tag values) were all allowed end to end (seed {seed}).", resource=chain.aws.bucket,
+                          f"tag values) were all allowed end to end (seed {seed}).",
                           evidence=(kit.note("Fuzzing run", {"seed": seed, "examples": fuzz_budget, "reproduce":
                                                              reproduce_hint(seed, fuzz_budget,
-                                                                            "aws_fuzz_intended_requests_allowed")}),
-                                    *kit.proposals()))
+                                                                            "aws_fuzz_intended_requests_allowed")}),))

@@ -15,12 +15,10 @@ from compliance.chain.requests import (
     vendor_caller,
 )
 from compliance.chain.view import ChainView
-from compliance.config import Chain
 from compliance.errors import ReadError
 from compliance.iam import Effect, PolicyKind
 from compliance.model import Evidence, EvidenceKind, Finding, Provider, Severity
-from compliance.registry import check
-from compliance.targets.snapshot import AwsSnapshot
+from compliance.registry import Subject, check
 
 
 def _difference(configured: str, actual: str) -> str:
@@ -42,7 +40,7 @@ def _difference(configured: str, actual: str) -> str:
 @check(
     title="The role ARN typed into the vendor's admin page is exactly the role that exists",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         The vendor assumes whatever role ARN was typed into its admin page. If that ARN differs from the
         real role in any character (account, path or name), every AssumeRole call fails and no audit report
@@ -56,14 +54,14 @@ def _difference(configured: str, actual: str) -> str:
     controls=("21CFR11.10(d)", "21CFR11.10(g)", "EUAnnex11-12.1", "EUAnnex11-5"),
     permissions=("iam:GetRole",),
 )
-def test_aws_configured_role_arn_matches_role(chain: Chain, aws_snapshot: AwsSnapshot) -> Finding:
+def test_aws_configured_role_arn_matches_role(chain_view: ChainView) -> Finding:
+    chain = chain_view.chain
     configured = chain.vendor.configured_role_arn
-    role_read = aws_snapshot.role
+    role_read = chain_view.snapshot.role
     if role_read.failure is not None and role_read.failure.code == "NoSuchEntity":
         return Finding.failed(
             f"No role named {chain.aws.role_name} exists in account {chain.aws.account}, so the vendor's "
             f"AssumeRole on {configured} fails.",
-            resource=chain.aws.role_arn,
         )
     role = role_read.require()
     if role is None:
@@ -83,7 +81,7 @@ def test_aws_configured_role_arn_matches_role(chain: Chain, aws_snapshot: AwsSna
 @check(
     title="The configured SSO session tags satisfy every tag condition in the chain's policies",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         The vendor passes the SSO user as session tags on AssumeRole; they become principal tags of the session.
         A tag condition (aws:RequestTag/*, aws:TagKeys, aws:PrincipalTag/*) in the trust, role, boundary, SCP,
@@ -110,20 +108,17 @@ def test_aws_session_tags_satisfy_tag_conditions(chain_view: ChainView) -> Findi
         if problems and not gate.allowed:
             return Finding.failed(kit.text(
                 f"The session tags ({', '.join(tags) or 'none configured'}) break {gate.title}: {problems[0]}."),
-                resource=chain.aws.role_arn,
-                evidence=(kit.decision(gate.title, gate.evaluation), kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]),
-                          *kit.proposals()))
+                evidence=(kit.decision(gate.title, gate.evaluation), kit.chain(gates, [VENDOR_POLICY_ASSUMPTION])))
     involved = sorted({c.key for g in gates for e in g.evaluation.trace for c in e.conditions if is_tag_key(c.key)})
     what = f"tag conditions on {', '.join(involved)}" if involved else "no tag conditions in the evaluated statements"
     return Finding.passed(f"The configured session tags ({', '.join(tags) or 'none'}) pass every gate; {what}.",
-                          resource=chain.aws.role_arn,
-                          evidence=(kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]), *kit.proposals()))
+                          evidence=(kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]),))
 
 
 @check(
     title="The trust policy allows sts:TagSession for the vendor when session tags are configured",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         Passing session tags on AssumeRole needs sts:TagSession in addition to sts:AssumeRole, in the role's trust
         policy (cross-account). The walkthrough's trust statement allows only sts:AssumeRole while relying on SSO
@@ -143,7 +138,7 @@ def test_aws_trust_allows_tag_session_for_vendor(chain_view: ChainView) -> Findi
     tags = chain.vendor.session_tags
     if not tags:
         return Finding.not_applicable("No session tags are configured (vendor.session_tags), so sts:TagSession "
-                                      "is not needed.", resource=chain.aws.role_arn)
+                                      "is not needed.")
     trust = chain_view.trust()
     evaluator = ChainEvaluator(chain_view, positive=False)
     for ip in evaluation_ips(chain):
@@ -152,17 +147,16 @@ def test_aws_trust_allows_tag_session_for_vendor(chain_view: ChainView) -> Findi
         evaluation = evaluator.trust(request)
         if evaluation.allowed():
             continue
-        evidence = (kit.decision("sts:TagSession by the vendor", evaluation), kit.policy("Role trust policy", trust),
-                    *kit.proposals())
+        evidence = (kit.decision("sts:TagSession by the vendor", evaluation), kit.policy("Role trust policy", trust))
         keys = ", ".join(sorted(tags))
         if not any(s.effect is Effect.ALLOW and s.matches_action("sts:TagSession") for s in trust.document.statements):
             return Finding.failed(
                 f"The trust policy does not allow sts:TagSession, so every AssumeRole that passes the configured "
                 f"session tags ({keys}) is denied (the walkthrough's trust statement has the same gap).",
-                resource=chain.aws.role_arn, evidence=evidence)
+                evidence=evidence)
         return Finding.failed(kit.text(
             f"The trust policy denies the vendor's sts:TagSession with the session tags ({keys}) from {ip}: "
-            f"{cause(evaluation, PolicyKind.TRUST)}."), resource=chain.aws.role_arn, evidence=evidence)
+            f"{cause(evaluation, PolicyKind.TRUST)}."), evidence=evidence)
     return Finding.passed(f"The trust policy allows sts:TagSession for the vendor with the configured session tags "
-                          f"({', '.join(sorted(tags))}).", resource=chain.aws.role_arn,
-                          evidence=(kit.policy("Role trust policy", trust), *kit.proposals()))
+                          f"({', '.join(sorted(tags))}).",
+                          evidence=(kit.policy("Role trust policy", trust),))

@@ -7,7 +7,7 @@ from compliance.chain.evidence import EvidenceKit
 from compliance.chain.intended import KMS_ALGORITHMS
 from compliance.chain.view import ChainView
 from compliance.model import Evidence, Finding, Provider, Severity
-from compliance.registry import check
+from compliance.registry import Subject, check
 from compliance.targets.snapshot import KeyState, KmsKey
 
 KEY_STATES_DOC = "https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html"
@@ -43,7 +43,7 @@ def _evidence(kit: EvidenceKit, key: KmsKey) -> tuple[Evidence, ...]:
 @check(
     title="The bucket's KMS key is enabled and usable for SSE-KMS",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale=f"""
         With SSE-KMS every write makes S3 ask KMS for a data key and every read asks KMS to decrypt it. A key that is
         Disabled, PendingDeletion, PendingReplicaDeletion, PendingImport, Unavailable or still Creating takes part
@@ -68,12 +68,10 @@ def test_aws_kms_key_usable(chain_view: ChainView) -> Finding:
     encryption = bucket.encryption.require()
     if encryption is None or encryption.algorithm not in KMS_ALGORITHMS:
         algorithm = encryption.algorithm if encryption is not None else "no default encryption"
-        return Finding.not_applicable(f"The bucket does not use SSE-KMS ({algorithm}), so no KMS key state applies.",
-                                      resource=chain.aws.bucket)
+        return Finding.not_applicable(f"The bucket does not use SSE-KMS ({algorithm}), so no KMS key state applies.")
     key = chain_view.kms_key()
     if key is None:
-        return Finding.not_applicable("The bucket uses the AWS managed key aws/s3, not a customer managed key.",
-                                      resource=chain.aws.bucket)
+        return Finding.not_applicable("The bucket uses the AWS managed key aws/s3, not a customer managed key.")
     if key.key_manager == "AWS":
         return Finding.not_applicable(f"The bucket's key {key.arn} is an AWS managed key, not a customer managed "
                                       "key.", resource=key.arn)

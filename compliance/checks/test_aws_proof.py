@@ -15,7 +15,7 @@ from compliance.iam import Request
 from compliance.model import Evidence, Finding, Provider, Severity
 from compliance.proof.questions import ChainQuestions, Proof, intended_cases
 from compliance.proof.search import Witness
-from compliance.registry import check
+from compliance.registry import Subject, check
 
 ORG = perms.union(perms.SCPS, perms.RCPS, perms.ORG_CONTEXT)
 RECORDS = perms.union(perms.BUCKET_POLICY, perms.ACCESS_POINTS, ORG)
@@ -71,20 +71,20 @@ def _finding(view: ChainView, proof: Proof, resource: str, what: str) -> Finding
                               evidence=(kit.counterexample("Witness request (allowed by the engine)",
                                                            _request_json(witness.request)),
                                         kit.decision("The engine's decision for the witness", witness.evaluation),
-                                        kit.note("Assumptions", list(proof.assumptions)), *listed, *kit.proposals()))
+                                        kit.note("Assumptions", list(proof.assumptions)), *listed))
     if outcome.approximations:
         return Finding.error(f"The proof over {proof.title.lower()} is not exhaustive ("
                              f"{'; '.join(outcome.approximations)}), so it cannot be shown that only {what} is "
-                             "allowed.", resource=resource, evidence=(_proof_note(kit, proof), *kit.proposals()))
+                             "allowed.", resource=resource, evidence=(_proof_note(kit, proof),))
     return Finding.passed(f"Proven over {outcome.classes} request classes ({outcome.evaluations} engine decisions): "
                           f"only {what} is allowed.", resource=resource,
-                          evidence=(_proof_note(kit, proof), *listed, *kit.proposals()))
+                          evidence=(_proof_note(kit, proof), *listed))
 
 
 @check(
     title="Proof: on the records, only the export role's PutObject is allowed",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         Writes, overwrites, deletes, retention and legal-hold changes, ACL and tag changes on the records under the
         prefix must be possible for nobody but the export role's sessions, and for them only as s3:PutObject. The
@@ -108,7 +108,7 @@ def test_aws_proof_records_write_only_intended(chain_view: ChainView) -> Finding
 @check(
     title="Proof: only the vendor with the configured ExternalId can become the export role",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         Whoever becomes the role writes records. The proof covers sts:AssumeRole, sts:AssumeRoleWithWebIdentity,
         sts:AssumeRoleWithSAML, sts:TagSession, sts:SetSourceIdentity and sts:SetContext for every principal kind
@@ -135,7 +135,7 @@ def test_aws_proof_role_assumable_only_by_vendor(chain_view: ChainView) -> Findi
 @check(
     title="Proof: only the export role uses the bucket key, and no one outside the account administers it",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         Whoever can decrypt with the bucket key can read the records; whoever can schedule its deletion, disable it,
         change its policy or grants, or repoint its alias can destroy them or lock the customer out. The proof covers
@@ -153,8 +153,7 @@ def test_aws_proof_bucket_key_restricted(chain_view: ChainView) -> Finding:
     proof = ChainQuestions(chain_view).key_use()
     if proof is None:
         return Finding.not_applicable("The bucket does not use a customer-managed KMS key, so there is no key policy "
-                                      "to prove (aws_bucket_default_encryption_is_sse_kms reports that).",
-                                      resource=chain_view.chain.aws.bucket)
+                                      "to prove (aws_bucket_default_encryption_is_sse_kms reports that).")
     key = chain_view.kms_key()
     return _finding(chain_view, proof, key.arn if key else "", "the export role's use of the key for data")
 
@@ -162,13 +161,13 @@ def test_aws_proof_bucket_key_restricted(chain_view: ChainView) -> Finding:
 @check(
     title="Proof: no one outside the customer account and the declared readers can read the records",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         Audit records must be readable only by authorized individuals. The proof covers every principal outside the
         customer account, and the export role's sessions (held by the vendor), with every object read of the catalog
-        on every key class under the prefix, through the bucket policy, access points and RCPs; a read of an SSE-KMS record also needs kms:Decrypt on the bucket key, which is
-        decided for the same class. Readers declared in aws.readers are intended; the customer's own principals are
-        listed.
+        on every key class under the prefix, through the bucket policy, access points and RCPs; a read of an SSE-KMS
+        record also needs kms:Decrypt on the bucket key, which is decided for the same class. Readers declared in
+        aws.readers are intended; the customer's own principals are listed.
     """,
     remediation="""
         Remove the bucket-policy statement that lets the witness read (named in the decision trace), or add the
@@ -185,7 +184,7 @@ def test_aws_proof_records_read_only_by_declared_readers(chain_view: ChainView) 
 @check(
     title="Proof: no one outside the customer account can change the bucket's configuration",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         The bucket policy, Object Lock configuration, logging, replication, encryption, ownership and public access
         block protect the records. The proof covers every bucket-level configuration action of the catalog for every
@@ -208,7 +207,7 @@ def test_aws_proof_bucket_config_only_by_customer(chain_view: ChainView) -> Find
 @check(
     title="Proof: every intended export is allowed end to end",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         The vendor writes any object key under the prefix, for any SSO user, from any of its published addresses.
         The proof splits keys, addresses and session-tag values into the classes the policies distinguish (every
@@ -246,13 +245,12 @@ def test_aws_proof_intended_exports_allowed(chain_view: ChainView) -> Finding:
             tags = ", ".join(f"{k}={v!r}" for k, v in case.tags.items()) or "none"
             return Finding.failed(kit.text(
                 f"An intended export is denied at step {step} ({gate.title}) for object key {case.key!r} from "
-                f"{case.ip} with session tags {tags}: {cause(gate.evaluation)}."), resource=chain.aws.bucket,
-                evidence=(kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]), *kit.proposals()))
+                f"{case.ip} with session tags {tags}: {cause(gate.evaluation)}."),
+                evidence=(kit.chain(gates, [VENDOR_POLICY_ASSUMPTION]),))
     data = {"proven": "Every intended export is allowed end to end.", "classes": count,
             "object_keys": sorted({c.key for c in cases}), "vendor_addresses": sorted({c.ip for c in cases}),
             "session_tag_values_per_key": {k: sorted({c.tags[k] for c in cases}) for k in chain.vendor.session_tags},
             "assumptions": [VENDOR_POLICY_ASSUMPTION]}
     return Finding.passed(f"Proven over {count} classes of intended export (object keys under {chain.aws.prefix}, "
                           f"vendor addresses, session-tag values): every gate allows each one.",
-                          resource=chain.aws.bucket, evidence=(kit.note("Proof", data, "compliance.proof"),
-                                                               *kit.proposals()))
+                          evidence=(kit.note("Proof", data, "compliance.proof"),))

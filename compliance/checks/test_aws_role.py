@@ -12,7 +12,7 @@ from compliance.chain.vendor_write import describe_headers
 from compliance.chain.view import ChainView, SourcedPolicy
 from compliance.iam import Effect, Statement
 from compliance.model import Finding, Provider, Severity
-from compliance.registry import check
+from compliance.registry import Subject, check
 
 MINIMUM = ("s3:putobject", "kms:generatedatakey", "kms:decrypt")
 WILDCARDS = ("*", "?")
@@ -21,7 +21,7 @@ WILDCARDS = ("*", "?")
 @check(
     title="The role may put objects under the prefix with the headers the bucket requires",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         The session's s3:PutObject must be allowed by the role's identity policies, within its permissions boundary
         and every SCP from the organization root down to the account, for the request the vendor sends: TLS and
@@ -45,7 +45,7 @@ def test_aws_role_allows_put_under_prefix(chain_view: ChainView) -> Finding:
     evidence_policies = (kit.policies("Role identity policies", chain_view.identity_policies()),
                          kit.policy("Permissions boundary", chain_view.boundary()),
                          kit.note("What the vendor is declared to send ([vendor] sse_header, kms_key_id_header, acl, "
-                                  "upload_kinds)", write.note(chain_view), "chain config"), *kit.proposals())
+                                  "upload_kinds)", write.note(chain_view), "chain config"))
     sent = describe_headers(write.headers)
     for ip in evaluation_ips(chain):
         own = intended_put(chain_view, evaluator, ip=ip, principal_only=True)
@@ -54,26 +54,24 @@ def test_aws_role_allows_put_under_prefix(chain_view: ChainView) -> Finding:
         with_bucket = intended_put(chain_view, evaluator, ip=ip)
         if with_bucket.allowed():
             return Finding.passed("The role's own policies do not allow the write, but the bucket policy grants the "
-                                  "role directly, within its boundary and SCPs.", resource=chain.aws.role_arn,
+                                  "role directly, within its boundary and SCPs.",
                                   evidence=(kit.decision("s3:PutObject with the bucket policy", with_bucket),
                                             *evidence_policies))
         return Finding.failed(kit.text(
             f"The role's permissions deny s3:PutObject on {own.request.resource} from {ip}: {cause(own)} "
             f"(the vendor is declared to send {sent})."),
-            resource=chain.aws.role_arn,
             evidence=(kit.decision("s3:PutObject by the role session (identity ∩ boundary ∩ SCPs)", own),
                       *evidence_policies))
     sample = intended_put(chain_view, evaluator, principal_only=True)
     return Finding.passed(f"The role's identity policies, boundary and SCPs allow s3:PutObject on "
                           f"{sample.request.resource} with the headers the vendor is declared to send ({sent}).",
-                          resource=chain.aws.role_arn,
                           evidence=(kit.decision("s3:PutObject by the role session", sample), *evidence_policies))
 
 
 @check(
     title="The role and the key policy both allow the bucket key's data-key operations",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         With SSE-KMS S3 calls KMS on the bucket's key for the session: kms:GenerateDataKey for every upload, and
         kms:Decrypt as well for multipart uploads (S3 decrypts the parts to assemble them); with an S3 Bucket Key the
@@ -110,11 +108,10 @@ def test_aws_role_and_key_policy_allow_kms_for_bucket_key(chain_view: ChainView)
             return Finding.failed(
                 f"The vendor is declared to send {sent}, which overrides the bucket's {default} default: "
                 f"S3 encrypts its exports with {write.applied.algorithm}, so no key policy protects them.",
-                resource=chain.aws.bucket, evidence=(declared,))
+                evidence=(declared,))
         return Finding.not_applicable("Neither the bucket's default encryption nor the vendor's declared headers use "
                                       "SSE-KMS, so no key permissions are needed "
-                                      "(aws_bucket_default_encryption_is_sse_kms reports that).",
-                                      resource=chain.aws.bucket)
+                                      "(aws_bucket_default_encryption_is_sse_kms reports that).")
     if write.applied.aws_managed_key:
         if key is not None:
             return Finding.failed(
@@ -122,17 +119,17 @@ def test_aws_role_and_key_policy_allow_kms_for_bucket_key(chain_view: ChainView)
                 f"key aws/s3, not the bucket key {key.arn}, so the bucket key's policy does not protect the exports.",
                 resource=key.arn, evidence=(declared, kit.policy("Key policy", chain_view.key_policy())))
         return Finding.passed("The vendor's writes use the AWS-managed aws/s3 key, whose policy lets any principal of "
-                              "the account that may write through S3 use it.", resource=chain.aws.bucket,
+                              "the account that may write through S3 use it.",
                               evidence=(declared,))
     if key is None:
         return Finding.passed("The bucket uses the AWS-managed aws/s3 key, whose policy lets any principal of the "
-                              "account that may write through S3 use it.", resource=chain.aws.bucket,
+                              "account that may write through S3 use it.",
                               evidence=(declared,))
     evaluator = ChainEvaluator(chain_view, positive=True)
     calls = kms_calls(chain_view)
     evaluations = [(call, evaluator.kms(call.request)) for call in calls]
     evidence = (declared, kit.policy("Key policy", chain_view.key_policy()),
-                kit.policies("Role identity policies", chain_view.identity_policies()), *kit.proposals())
+                kit.policies("Role identity policies", chain_view.identity_policies()))
     for call, evaluation in evaluations:
         if not evaluation.allowed():
             return Finding.failed(kit.text(
@@ -177,7 +174,7 @@ def _excess(statement: Statement, policy: SourcedPolicy, object_base: str, key_a
 @check(
     title="The role grants nothing beyond s3:PutObject under the prefix and the bucket key's data-key operations",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         A compromised vendor session must not be able to delete or overwrite other records, change the bucket or
         its policy, touch IAM, assume further roles or reach other buckets. Every action or resource beyond the
@@ -205,20 +202,20 @@ def test_aws_role_has_least_privilege(chain_view: ChainView) -> Finding:
             if statement.effect is Effect.ALLOW:
                 excess.extend(_excess(statement, policy, object_base, key.arn if key else None))
     evidence = (kit.policies("Role identity policies", chain_view.identity_policies()),
-                kit.note("Grants beyond the minimum", excess), *kit.proposals())
+                kit.note("Grants beyond the minimum", excess))
     if excess:
         shown = "; ".join(excess[:6]) + (f"; and {len(excess) - 6} more" if len(excess) > 6 else "")
         return Finding.failed(f"The role grants {len(excess)} permission(s) beyond s3:PutObject on "
-                              f"{object_base}* and the bucket key: {shown}.", resource=chain.aws.role_arn,
+                              f"{object_base}* and the bucket key: {shown}.",
                               evidence=evidence)
     return Finding.passed(f"The role grants only s3:PutObject on {object_base}* and kms:GenerateDataKey/kms:Decrypt "
-                          "on the bucket key.", resource=chain.aws.role_arn, evidence=evidence)
+                          "on the bucket key.", evidence=evidence)
 
 
 @check(
     title="The role grants no s3:PutObjectAcl on a bucket whose ACLs are disabled",
     severity=Severity.MEDIUM,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         The walkthrough grants s3:PutObjectAcl. With object ownership BucketOwnerEnforced, ACLs are disabled and S3
         rejects every ACL other than bucket-owner-full-control with AccessControlListNotSupported: the grant is dead at
@@ -240,12 +237,12 @@ def test_aws_role_grants_no_object_acl_writes_with_acls_disabled(chain_view: Cha
                                       "aws_bucket_ownership_enforced reports that.", resource=chain.aws.bucket)
     grants = [f"{p.name} statement {s.label}" for p in chain_view.identity_policies() for s in p.document.statements
               if s.effect is Effect.ALLOW and s.matches_action("s3:PutObjectAcl")]
-    evidence = (kit.policies("Role identity policies", chain_view.identity_policies()), *kit.proposals())
+    evidence = (kit.policies("Role identity policies", chain_view.identity_policies()),)
     if grants:
         return Finding.failed(
             f"The role grants s3:PutObjectAcl ({', '.join(grants)}), but the bucket's ownership is "
             "BucketOwnerEnforced, so S3 rejects ACL writes with AccessControlListNotSupported: the walkthrough's "
             "grant is dead or harmful.",
-            resource=chain.aws.role_arn, evidence=evidence)
+            evidence=evidence)
     return Finding.passed("The role grants no s3:PutObjectAcl; the bucket's ACLs are disabled (BucketOwnerEnforced).",
-                          resource=chain.aws.role_arn, evidence=evidence)
+                          evidence=evidence)

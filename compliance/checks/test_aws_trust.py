@@ -22,7 +22,7 @@ from compliance.iam import Effect, Evaluation, Outcome, PolicyKind, Statement
 from compliance.model import Finding, Provider, Severity
 from compliance.proof.questions import ChainQuestions
 from compliance.proof.search import Witness
-from compliance.registry import check
+from compliance.registry import Subject, check
 
 NETWORK_KEYS = ("aws:sourceip", "aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip")
 
@@ -43,7 +43,7 @@ def _vendor_assume(view: ChainView, external_id: str | None, ip: str, action: st
 @check(
     title="The vendor can assume the role with the configured ExternalId and session tags",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         Every export starts with the vendor's sts:AssumeRole on the role. If the trust policy does not allow the
         vendor's principal with the configured ExternalId (and, when SSO session tags are passed, sts:TagSession),
@@ -75,13 +75,12 @@ def test_aws_trust_allows_vendor_with_external_id(chain_view: ChainView) -> Find
         ip, action, evaluation = denied[0]
         return Finding.failed(kit.text(
             f"The trust policy denies {chain.vendor.name}'s {action} with the configured ExternalId from {ip}: "
-            f"{cause(evaluation, PolicyKind.TRUST)}."), resource=chain.aws.role_arn,
-            evidence=(kit.decision(f"{action} by the vendor from {ip}", evaluation), trust, assumption,
-                      *kit.proposals()))
+            f"{cause(evaluation, PolicyKind.TRUST)}."),
+            evidence=(kit.decision(f"{action} by the vendor from {ip}", evaluation), trust, assumption))
     return Finding.passed(
         f"{chain.vendor.name}'s principal may call {' and '.join(actions)} on the role with the configured "
-        f"ExternalId from {', '.join(evaluation_ips(chain))}.", resource=chain.aws.role_arn,
-        evidence=(kit.decision("sts:AssumeRole by the vendor", results[0][2]), trust, assumption, *kit.proposals()))
+        f"ExternalId from {', '.join(evaluation_ips(chain))}.",
+        evidence=(kit.decision("sts:AssumeRole by the vendor", results[0][2]), trust, assumption))
 
 
 def _proof_witness(view: ChainView, *, vendor: bool) -> Witness | None:
@@ -113,7 +112,7 @@ def _wrong_ids(external_id: str) -> list[tuple[str | None, str]]:
 @check(
     title="The trust policy denies the vendor with a wrong or missing ExternalId",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         The ExternalId is what stops the confused deputy: another customer of the same vendor could type this
         role's ARN into their own tenant and have the vendor write (or overwrite) records here. A trust policy that
@@ -144,27 +143,26 @@ def test_aws_trust_denies_wrong_or_missing_external_id(chain_view: ChainView) ->
             return Finding.failed(kit.text(
                 f"The trust policy lets {chain.vendor.name} assume the role with {description} "
                 f"(statement {statements}), so the ExternalId does not stop the confused deputy."),
-                resource=chain.aws.role_arn,
                 evidence=(kit.decision(f"sts:AssumeRole with {description}", evaluation),
-                          kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
+                          kit.policy("Role trust policy", chain_view.trust())))
     witness = _proof_witness(chain_view, vendor=True)
     if witness is not None:
         return Finding.failed(kit.text(
             f"The trust policy lets {chain.vendor.name} call {witness.request.action} with an ExternalId other than "
             f"the configured one ({witness.evaluation.summary().rstrip('.')}), so the ExternalId does not stop the "
-            "confused deputy."), resource=chain.aws.role_arn,
+            "confused deputy."),
             evidence=(kit.decision("The proof's witness (ExternalId value withheld)", witness.evaluation),
-                      kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
+                      kit.policy("Role trust policy", chain_view.trust())))
     return Finding.passed(f"The trust policy denies the vendor with {len(checked)} kinds of wrong ExternalId "
-                          f"({'; '.join(checked)}) and, by proof, with every other value.", resource=chain.aws.role_arn,
+                          f"({'; '.join(checked)}) and, by proof, with every other value.",
                           evidence=(kit.note("Wrong ExternalId cases (values withheld)", checked),
-                                    kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
+                                    kit.policy("Role trust policy", chain_view.trust())))
 
 
 @check(
     title="No principal other than the vendor can assume the role",
     severity=Severity.CRITICAL,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         Anyone who can assume the export role can write records into the regulated bucket. Only the vendor's
         export principal may be trusted; other accounts, other roles or users in the vendor's account, the
@@ -198,7 +196,7 @@ def test_aws_trust_denies_other_principals(chain_view: ChainView) -> Finding:
                 f"{chain.vendor.name} can write into the audit bucket."), resource=role_arn,
                 evidence=(kit.decision(f"sts:AssumeRole by {caller.label}", evaluation),
                           kit.policy("Role trust policy", chain_view.trust()),
-                          kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION), *kit.proposals()))
+                          kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION)))
     if chain.external_id() is None:
         return _missing_secret(chain_view)
     witness = _proof_witness(chain_view, vendor=False)
@@ -209,13 +207,13 @@ def test_aws_trust_denies_other_principals(chain_view: ChainView) -> Finding:
             "audit bucket."), resource=role_arn,
             evidence=(kit.decision(f"{witness.request.action} by {witness.principal.label}", witness.evaluation),
                       kit.policy("Role trust policy", chain_view.trust()),
-                      kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION), *kit.proposals()))
+                      kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION)))
     return Finding.passed(f"The trust policy refuses all {len(labels)} sampled kinds of principal, and by proof every "
                           "other principal, even with the ExternalId and an allow-everything identity policy.",
                           resource=role_arn,
                           evidence=(kit.note("Principals tried", labels),
                                     kit.note("Assumption", OTHER_PRINCIPAL_ASSUMPTION),
-                                    kit.policy("Role trust policy", chain_view.trust()), *kit.proposals()))
+                                    kit.policy("Role trust policy", chain_view.trust())))
 
 
 def _operator_problem(operator: str, values: tuple[str, ...]) -> str | None:
@@ -256,7 +254,7 @@ def _deny_style_guard(view: ChainView, statements: tuple[Statement, ...], extern
 @check(
     title="The ExternalId condition is a single-valued StringEquals on sts:ExternalId",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         Only StringEquals with exactly one value pins the role to this customer. StringLike with wildcards,
         ...IfExists variants and ForAnyValue/ForAllValues set operators all accept requests with another or no
@@ -292,28 +290,26 @@ def test_aws_trust_external_id_condition_is_string_equals(chain_view: ChainView)
             problem = _operator_problem(condition.operator, condition.values)
             if problem:
                 problems.append(f"statement {statement.label} {problem}")
-    evidence = (kit.policy("Role trust policy", trust), kit.decision("sts:AssumeRole by the vendor", evaluation),
-                *kit.proposals())
+    evidence = (kit.policy("Role trust policy", trust), kit.decision("sts:AssumeRole by the vendor", evaluation))
     if problems:
         return Finding.failed(kit.text(f"The trust policy's ExternalId condition is not a single StringEquals: "
-                                       f"{'; '.join(problems)}."), resource=chain.aws.role_arn, evidence=evidence)
+                                       f"{'; '.join(problems)}."), evidence=evidence)
     if not allowing:
         return Finding.not_applicable("No trust statement allows the vendor, so there is no ExternalId condition to "
-                                      "judge (see aws_trust_allows_vendor_with_external_id).",
-                                      resource=chain.aws.role_arn)
+                                      "judge (see aws_trust_allows_vendor_with_external_id).")
     if guard is not None:
         return Finding.passed(f"The vendor's Allow is guarded by the Deny {guard}, a single-valued StringNotEquals on "
                               "sts:ExternalId that refuses every other and a missing ExternalId (the deny-style form).",
-                              resource=chain.aws.role_arn, evidence=evidence)
+                              evidence=evidence)
     return Finding.passed(f"Every trust statement that admits the vendor pins the ExternalId with a single-valued "
                           f"StringEquals (statements {', '.join(sorted(s for s in allowing if s))}).",
-                          resource=chain.aws.role_arn, evidence=evidence)
+                          evidence=evidence)
 
 
 @check(
     title="Network conditions in the trust policy admit every published vendor address",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.ROLE,
     rationale="""
         The walkthrough says to remove any IP-based condition because it breaks SaaS integrations. That is only
         partly right: an aws:SourceIp condition without published vendor egress addresses does silently break the
@@ -335,21 +331,21 @@ def test_aws_trust_network_conditions_admit_vendor_ips(chain_view: ChainView) ->
     found = [(s, c) for s in trust.document.statements for c in s.conditions if c.key.lower() in NETWORK_KEYS]
     if not found:
         return Finding.passed("The trust policy has no aws:SourceIp/SourceVpc/SourceVpce/VpcSourceIp condition, "
-                              "so no network condition can block the vendor.", resource=chain.aws.role_arn,
-                              evidence=(kit.policy("Role trust policy", trust), *kit.proposals()))
+                              "so no network condition can block the vendor.",
+                              evidence=(kit.policy("Role trust policy", trust),))
     statement, condition = found[0]
     where = f"{condition.key} condition (statement {statement.label}, {condition.operator})"
     listed = kit.note("Network conditions found", [
         {"statement": s.label, "effect": s.effect.value, "operator": c.operator, "key": c.key, "values": list(c.values)}
         for s, c in found])
-    evidence = (kit.policy("Role trust policy", trust), listed, *kit.proposals())
+    evidence = (kit.policy("Role trust policy", trust), listed)
     fix = trust_network_fix(statement, raw_statement(trust.raw, statement), chain.vendor.source_ips, UNPUBLISHED_IP,
                             chain.vendor.name, chain.vendor.external_id_env)
     if not chain.vendor.source_ips:
         return Finding.failed(
             f"The trust policy's {where} denies the vendor: {chain.vendor.name} has no published source IPs "
             "(vendor.source_ips is empty), so any address it calls from may be refused; here the walkthrough's "
-            "'remove any IP-based conditions' is right.", resource=chain.aws.role_arn, evidence=evidence,
+            "'remove any IP-based conditions' is right.", evidence=evidence,
             remediation=fix)
     external_id = chain.external_id()
     if external_id is None:
@@ -359,9 +355,9 @@ def test_aws_trust_network_conditions_admit_vendor_ips(chain_view: ChainView) ->
         if not evaluation.allowed():
             return Finding.failed(kit.text(
                 f"The trust policy's {where} denies the vendor from its published address {ip}: "
-                f"{cause(evaluation, PolicyKind.TRUST)}."), resource=chain.aws.role_arn, remediation=fix,
+                f"{cause(evaluation, PolicyKind.TRUST)}."), remediation=fix,
                 evidence=(kit.decision(f"sts:AssumeRole from {ip}", evaluation), *evidence))
     return Finding.passed(
         f"The trust policy's {where} admits every published vendor address ({', '.join(chain.vendor.source_ips)}): "
         "valid defence in depth, so the walkthrough's 'remove any IP-based conditions' does not apply here.",
-        resource=chain.aws.role_arn, evidence=evidence)
+        evidence=evidence)

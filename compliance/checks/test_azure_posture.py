@@ -8,12 +8,12 @@ NOT SUPPORTED BY TARGET in the embedded default. Anything unreadable is ERROR, n
 from __future__ import annotations
 
 from compliance.azure import management, outside
+from compliance.azure.backup import AzureBackup, Unavailable
 from compliance.azure.posture import UNVERIFIABLE, Immutability, Posture
-from compliance.azure.verdicts import fact_finding, not_configured, probe_evidence
-from compliance.config import Chain
+from compliance.azure.verdicts import fact_finding, probe_evidence
 from compliance.model import Evidence, EvidenceKind, Finding, Provider, Severity, Status
-from compliance.registry import check
-from compliance.targets.azure_backup import AzureBackup, Unavailable
+from compliance.permission_vocabulary import AzureRequirement
+from compliance.registry import Subject, check
 
 MGMT = management.PERMISSIONS
 
@@ -32,7 +32,7 @@ def _evidence(posture: Posture) -> tuple[Evidence, ...]:
 
 @check(
     title="The backup container is not publicly readable",
-    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    severity=Severity.CRITICAL, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A container with public access 'container' lets anyone on the Internet list and download every backup;
         'blob' lets anyone who guesses or sees a name download it. Audit records are confidential. Checked from
@@ -44,11 +44,9 @@ def _evidence(posture: Posture) -> tuple[Evidence, ...]:
         account (`az storage account update --allow-blob-public-access false`).
     """,
     controls=("21CFR11.10(d)", "EUAnnex11-12.1", "EUAnnex11-7.1"),
-    permissions=("azure:sas", "azure:anonymous", "Microsoft.Storage/storageAccounts/blobServices/containers/read"),
+    permissions=(AzureRequirement.BACKUP_SAS, *MGMT),
 )
-def test_azure_container_not_public(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_container_not_public(azure_backup: AzureBackup) -> Finding:
     posture = _posture(azure_backup)
     if isinstance(posture, Finding):
         return posture
@@ -58,16 +56,16 @@ def test_azure_container_not_public(chain: Chain, azure_backup: AzureBackup | No
     evidence = _evidence(posture) + probe_evidence(azure_backup, *probes)
     if not isinstance(anon_list, Unavailable) and anon_list.succeeded:
         return Finding.failed(f"Anyone can list container {container}: an anonymous List Blobs returned "
-                              f"{anon_list.outcome}.", resource=resource, evidence=evidence)
+                              f"{anon_list.outcome}.", evidence=evidence)
     if not isinstance(anon_read, Unavailable) and anon_read.succeeded:
         return Finding.failed(f"Anyone can read blobs in container {container}: an anonymous read of the canary "
-                              f"returned {anon_read.outcome}.", resource=resource, evidence=evidence)
+                              f"returned {anon_read.outcome}.", evidence=evidence)
     verdict = _public_verdict(posture, container, resource, evidence)
     refused = [p for p in probes if p.status in (401, 403, 404, 409)]
     if verdict.status is Status.ERROR and len(refused) == 2:
         return Finding.passed(f"Anonymous list ({refused[0].outcome}) and anonymous read of the existing canary blob "
                               f"({refused[1].outcome}) of container {container} were both refused.",
-                              resource=resource, evidence=evidence)
+                              evidence=evidence)
     return verdict
 
 
@@ -116,7 +114,7 @@ def _boolean_check(backup: AzureBackup, attr: str, what: str, good: str, bad: st
 
 @check(
     title="The storage account requires secure transfer (HTTPS only)",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         With "secure transfer required" off, the account accepts plain HTTP for every credential, not only this
         SAS. Encryption in transit is the §11.30 control for records crossing an open network.
@@ -127,9 +125,7 @@ def _boolean_check(backup: AzureBackup, attr: str, what: str, good: str, bad: st
     """,
     controls=("21CFR11.30", "EUAnnex11-12.1"), permissions=MGMT,
 )
-def test_azure_account_requires_secure_transfer(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_account_requires_secure_transfer(azure_backup: AzureBackup) -> Finding:
     return _boolean_check(azure_backup, "https_only", "the account's secure-transfer setting",
                           "The storage account requires secure transfer",
                           "The storage account accepts plain HTTP (secure transfer required is off)")
@@ -137,7 +133,7 @@ def test_azure_account_requires_secure_transfer(chain: Chain, azure_backup: Azur
 
 @check(
     title="The storage account requires TLS 1.2 or later",
-    severity=Severity.MEDIUM, provider=Provider.AZURE,
+    severity=Severity.MEDIUM, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         TLS 1.0 and 1.1 are deprecated and weak; an account that still accepts them lets a client (or an attacker
         downgrading one) protect records with them.
@@ -148,9 +144,7 @@ def test_azure_account_requires_secure_transfer(chain: Chain, azure_backup: Azur
     """,
     controls=("21CFR11.30",), permissions=MGMT,
 )
-def test_azure_account_min_tls_12(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_account_min_tls_12(azure_backup: AzureBackup) -> Finding:
     posture = _posture(azure_backup)
     if isinstance(posture, Finding):
         return posture
@@ -160,22 +154,22 @@ def test_azure_account_min_tls_12(chain: Chain, azure_backup: AzureBackup | None
         return gap
     if str(fact.value) in ("TLS1_2", "TLS1_3"):
         return Finding.passed(f"The storage account requires {fact.value} or later ({fact.source}).",
-                              resource=azure_backup.resource, evidence=_evidence(posture))
+                              evidence=_evidence(posture))
     if fact.value == outside.HANDSHAKE_REFUSED:
         return Finding.passed(f"The endpoint refused TLS 1.0 and TLS 1.1 before any HTTP answer ({fact.source}), so "
                               f"records cannot travel over them. This does not show the account's minimumTlsVersion: "
                               f"since 3 February 2026 Azure Storage refuses TLS 1.0/1.1 on every account; "
-                              f"{outside.SETTLE_MGMT}.", resource=azure_backup.resource, evidence=_evidence(posture))
+                              f"{outside.SETTLE_MGMT}.", evidence=_evidence(posture))
     if fact.source.startswith("outside view"):
         return Finding.failed(f"The storage account accepts {fact.value}, older than TLS 1.2 ({fact.source}).",
-                              resource=azure_backup.resource, evidence=_evidence(posture))
+                              evidence=_evidence(posture))
     return Finding.failed(f"The storage account's minimum TLS version is {fact.value}, older than TLS 1.2 "
-                          f"({fact.source}).", resource=azure_backup.resource, evidence=_evidence(posture))
+                          f"({fact.source}).", evidence=_evidence(posture))
 
 
 @check(
     title="Blob versioning and blob soft delete are on",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         The SAS's 'w' right can overwrite a backup and any account admin can delete one. Versioning keeps the
         previous content of an overwritten blob; soft delete keeps a deleted blob recoverable for its retention
@@ -188,9 +182,7 @@ def test_azure_account_min_tls_12(chain: Chain, azure_backup: AzureBackup | None
     """,
     controls=("21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-7.2"), permissions=MGMT,
 )
-def test_azure_blob_versioning_and_soft_delete(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_blob_versioning_and_soft_delete(azure_backup: AzureBackup) -> Finding:
     posture = _posture(azure_backup)
     if isinstance(posture, Finding):
         return posture
@@ -210,10 +202,10 @@ def test_azure_blob_versioning_and_soft_delete(chain: Chain, azure_backup: Azure
     source = f" ({posture.versioning.source})"
     if missing:
         return Finding.failed(f"{' and '.join(missing).capitalize()}, so an overwritten or deleted backup cannot be "
-                              f"recovered{extra}{source}.", resource=azure_backup.resource,
+                              f"recovered{extra}{source}.",
                               evidence=_evidence(posture))
     return Finding.passed(f"Blob versioning is on and deleted blobs are kept {posture.blob_soft_delete_days.value} "
-                          f"days{extra}{source}.", resource=azure_backup.resource, evidence=_evidence(posture))
+                          f"days{extra}{source}.", evidence=_evidence(posture))
 
 
 def _worm_verdict(policy: Immutability, kind: str, need: int) -> tuple[bool, str]:
@@ -227,7 +219,7 @@ def _worm_verdict(policy: Immutability, kind: str, need: int) -> tuple[bool, str
 
 @check(
     title="The backup container has a locked time-based immutability policy covering the retention period",
-    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    severity=Severity.CRITICAL, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         Nothing else stops a backup from being overwritten (the SAS's 'w' right) or deleted by an account admin.
         A locked time-based retention policy (WORM) makes every blob unchangeable for the records' retention
@@ -241,9 +233,7 @@ def _worm_verdict(policy: Immutability, kind: str, need: int) -> tuple[bool, str
     """,
     controls=("21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-17"), permissions=MGMT,
 )
-def test_azure_container_immutable_retention(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_container_immutable_retention(azure_backup: AzureBackup) -> Finding:
     posture = _posture(azure_backup)
     if isinstance(posture, Finding):
         return posture
@@ -257,25 +247,25 @@ def test_azure_container_immutable_retention(chain: Chain, azure_backup: AzureBa
         ok, why = _worm_verdict(posture.immutability.value, "container", need)
         why = f"{why} ({posture.immutability.source})"
         if ok:
-            return Finding.passed(f"{why[0].upper()}{why[1:]}.", resource=azure_backup.resource, evidence=evidence)
+            return Finding.passed(f"{why[0].upper()}{why[1:]}.", evidence=evidence)
         reasons.append(why)
     version = posture.version_level_worm
     if version.known and isinstance(version.value, Immutability):
         ok, why = _worm_verdict(version.value, "version-level", need)
         why = f"{why} ({version.source})"
         if ok:
-            return Finding.passed(f"{why[0].upper()}{why[1:]}.", resource=azure_backup.resource, evidence=evidence)
+            return Finding.passed(f"{why[0].upper()}{why[1:]}.", evidence=evidence)
         reasons.append(why)
     if not reasons:
         reasons.append(f"the container has no time-based immutability policy, so a backup can be overwritten with the "
                        f"SAS's 'w' right or deleted by an account admin ({posture.immutability.source})")
-    return Finding.failed(f"{'; '.join(reasons)[0].upper()}{'; '.join(reasons)[1:]}.", resource=azure_backup.resource,
+    return Finding.failed(f"{'; '.join(reasons)[0].upper()}{'; '.join(reasons)[1:]}.",
                           evidence=evidence)
 
 
 @check(
     title="The backup container's legal hold status is reported",
-    severity=Severity.INFO, provider=Provider.AZURE,
+    severity=Severity.INFO, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A legal hold freezes blobs regardless of retention, for example during an inspection or litigation. The
         evidence should say whether one is in place and under which tags.
@@ -286,9 +276,7 @@ def test_azure_container_immutable_retention(chain: Chain, azure_backup: AzureBa
     """,
     controls=("21CFR11.10(c)", "EUAnnex11-17"), permissions=MGMT,
 )
-def test_azure_legal_hold_reported(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_legal_hold_reported(azure_backup: AzureBackup) -> Finding:
     posture = _posture(azure_backup)
     if isinstance(posture, Finding):
         return posture
@@ -298,4 +286,4 @@ def test_azure_legal_hold_reported(chain: Chain, azure_backup: AzureBackup | Non
         return gap
     status = f"a legal hold is in place (tags: {', '.join(fact.value)})" if fact.value else "no legal hold is in place"
     return Finding.passed(f"On container {azure_backup.config.container} {status} ({fact.source}).",
-                          resource=azure_backup.resource, evidence=_evidence(posture))
+                          evidence=_evidence(posture))

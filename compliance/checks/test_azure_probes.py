@@ -6,14 +6,17 @@ with --azure-write-probe). Rights the SAS must not have are tried on a blob name
 
 from __future__ import annotations
 
+from compliance.azure.backup import AzureBackup, Unavailable
 from compliance.azure.probes import PROTOCOL_REFUSED, ProbeResult
-from compliance.azure.verdicts import effective_or_finding, not_configured, probe_evidence, rejection_cause
-from compliance.config import Chain
+from compliance.azure.verdicts import effective_or_finding, probe_evidence, rejection_cause
 from compliance.model import Finding, Provider, Severity
-from compliance.registry import check
-from compliance.targets.azure_backup import AzureBackup, Unavailable
+from compliance.permission_vocabulary import AzureAction, AzureRequirement
+from compliance.registry import Subject, check
 
-SAS = ("azure:sas",)
+SAS = (AzureRequirement.BACKUP_SAS,)
+"""The probes use the vendor's token, nothing else."""
+RESOLVED_SAS = (AzureRequirement.BACKUP_SAS, AzureAction.CONTAINER_GET_ACL)
+"""The token, and the stored access policy that may set its protocol (`spr`)."""
 
 
 def _unreached(backup: AzureBackup, result: ProbeResult) -> Finding:
@@ -24,7 +27,7 @@ def _unreached(backup: AzureBackup, result: ProbeResult) -> Finding:
 
 @check(
     title="The backup SAS can write a new blob into the container",
-    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    severity=Severity.CRITICAL, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         The backup exists only if the vendor's writes succeed. A SAS can look right and still be refused: expired,
         not yet valid, signed with a rotated key, bound to a deleted stored access policy, or for another container.
@@ -37,33 +40,30 @@ def _unreached(backup: AzureBackup, result: ProbeResult) -> Finding:
     """,
     controls=("EUAnnex11-7.2", "EUAnnex11-16", "21CFR11.10(c)"), permissions=SAS,
 )
-def test_azure_sas_write_path_works(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_write_path_works(azure_backup: AzureBackup) -> Finding:
     result = azure_backup.probe("write")
     if isinstance(result, Unavailable):
-        return Finding.error(result.reason, resource=azure_backup.resource)
+        return Finding.error(result.reason)
     evidence = probe_evidence(azure_backup, result)
-    resource = azure_backup.resource
     if result.succeeded:
         return Finding.passed(f"The SAS wrote canary blob {result.target} ({result.outcome}); it stays in place, since "
-                              f"the SAS cannot delete it.", resource=resource, evidence=evidence)
+                              f"the SAS cannot delete it.", evidence=evidence)
     if result.status is None:
         return _unreached(azure_backup, result)
     if result.token_rejected:
         return Finding.failed(f"The canary write was refused ({result.outcome}): {rejection_cause(azure_backup)}.",
-                              resource=resource, evidence=evidence)
+                              evidence=evidence)
     if result.right_absent:
         return Finding.failed(f"The canary write was refused ({result.outcome}): the SAS lacks the create/write "
-                              f"right.", resource=resource, evidence=evidence)
+                              f"right.", evidence=evidence)
     if result.status == 404:
         return Finding.failed(f"The canary write failed ({result.outcome}): container {azure_backup.config.container} "
-                              f"does not exist at {azure_backup.account_url}.", resource=resource, evidence=evidence)
+                              f"does not exist at {azure_backup.account_url}.", evidence=evidence)
     if result.error_code == PROTOCOL_REFUSED:
         return Finding.failed(f"The canary write was refused ({result.outcome}): the SAS does not allow HTTPS.",
-                              resource=resource, evidence=evidence)
+                              evidence=evidence)
     return Finding.error(f"The canary write returned {result.outcome}, which does not show whether backups can be "
-                         f"written.", resource=resource, evidence=evidence)
+                         f"written.", evidence=evidence)
 
 
 def _cannot(backup: AzureBackup, operation: str, consequence: str) -> Finding:
@@ -99,7 +99,7 @@ _NEGATIVE_REMEDIATION = """
 
 @check(
     title="The backup SAS cannot read blobs",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         The vendor's copy of the SAS lives outside the company. With the read right, anyone holding it can download
         every backed-up audit record. The probe reads a blob name that does not exist: 403
@@ -108,15 +108,13 @@ _NEGATIVE_REMEDIATION = """
     remediation=_NEGATIVE_REMEDIATION,
     controls=("21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_cannot_read(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_cannot_read(azure_backup: AzureBackup) -> Finding:
     return _cannot(azure_backup, "read", "anyone holding the vendor's copy can download every backup")
 
 
 @check(
     title="The backup SAS cannot delete blobs",
-    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    severity=Severity.CRITICAL, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         With the delete right, anyone holding the vendor's copy can erase the backup, the very records it
         exists to protect. The probe deletes a blob name that does not exist, so nothing can be harmed: 403
@@ -125,15 +123,13 @@ def test_azure_sas_cannot_read(chain: Chain, azure_backup: AzureBackup | None) -
     remediation=_NEGATIVE_REMEDIATION,
     controls=("21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-17"), permissions=SAS,
 )
-def test_azure_sas_cannot_delete(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_cannot_delete(azure_backup: AzureBackup) -> Finding:
     return _cannot(azure_backup, "delete", "anyone holding the vendor's copy can erase the backup")
 
 
 @check(
     title="The backup SAS cannot list the container",
-    severity=Severity.MEDIUM, provider=Provider.AZURE,
+    severity=Severity.MEDIUM, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         Listing reveals every backup's name, size and date, the map a reader or eraser needs. The probe lists a
         prefix no blob has: 403 AuthorizationPermissionMismatch proves the right is absent; 200 proves it is
@@ -142,15 +138,13 @@ def test_azure_sas_cannot_delete(chain: Chain, azure_backup: AzureBackup | None)
     remediation=_NEGATIVE_REMEDIATION,
     controls=("21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_cannot_list(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_cannot_list(azure_backup: AzureBackup) -> Finding:
     return _cannot(azure_backup, "list", "anyone holding the vendor's copy can enumerate every backup")
 
 
 @check(
     title="The backup SAS is refused over plain HTTP",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         spr=https only helps if the service enforces it. The embedded default proves it: the same SAS is sent to a
         plain-HTTP Azurite with the same container, which must answer 403 AuthorizationProtocolMismatch. In live
@@ -160,36 +154,33 @@ def test_azure_sas_cannot_list(chain: Chain, azure_backup: AzureBackup | None) -
         Re-issue the SAS with `--https-only`, and enable "Secure transfer required" on the storage account
         (`az storage account update --https-only true`).
     """,
-    controls=("21CFR11.30", "EUAnnex11-12.1"), permissions=SAS,
+    controls=("21CFR11.30", "EUAnnex11-12.1"), permissions=RESOLVED_SAS,
 )
-def test_azure_sas_refuses_http(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_refuses_http(azure_backup: AzureBackup) -> Finding:
     if not azure_backup.emulated:
         effective = effective_or_finding(azure_backup)
         if isinstance(effective, Finding):
             return effective
         if effective.token.https_only:
             return Finding.passed("The SAS is signed with spr=https, which Azure enforces on every request; it was "
-                                  "not sent over HTTP, since that would expose it.", resource=azure_backup.resource)
+                                  "not sent over HTTP, since that would expose it.")
         token = effective.token
         why = (f"spr=https in sv={token.version}, which does not sign spr" if token.protocol == "https"
                else f"spr={token.protocol or '(absent)'}")
-        return Finding.failed(f"The SAS is signed with {why}, so Azure accepts it over plain HTTP.",
-                              resource=azure_backup.resource)
+        return Finding.failed(f"The SAS is signed with {why}, so Azure accepts it over plain HTTP.")
     result = azure_backup.probe("http")
     if isinstance(result, Unavailable):
-        return Finding.error(result.reason, resource=azure_backup.resource)
+        return Finding.error(result.reason)
     evidence = probe_evidence(azure_backup, result)
     if result.error_code == PROTOCOL_REFUSED:
         return Finding.passed(f"Over plain HTTP the SAS was refused with {result.outcome}.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     if result.status is None:
         return _unreached(azure_backup, result)
     if result.token_rejected:
         return Finding.error(f"The SAS was refused as a whole over HTTP ({result.outcome}: "
                              f"{rejection_cause(azure_backup)}), so protocol enforcement could not be shown.",
-                             resource=azure_backup.resource, evidence=evidence)
+                             evidence=evidence)
     return Finding.failed(f"Over plain HTTP the SAS was accepted (the request got past authentication: "
                           f"{result.outcome}), so the token and the records can travel unencrypted.",
-                          resource=azure_backup.resource, evidence=evidence)
+                          evidence=evidence)

@@ -6,19 +6,20 @@ from datetime import UTC, datetime
 
 from compliance.azure import analysis
 from compliance.azure.analysis import EffectiveSas, PolicyState
+from compliance.azure.backup import AzureBackup, Unavailable
 from compliance.azure.sas import PROTOCOL_AND_IP_SINCE
-from compliance.azure.verdicts import effective_or_finding, not_configured, sas_evidence, when
-from compliance.config import Chain
+from compliance.azure.verdicts import effective_or_finding, sas_evidence, when
 from compliance.model import Finding, Provider, Severity
-from compliance.registry import check
-from compliance.targets.azure_backup import AzureBackup, Unavailable
+from compliance.permission_vocabulary import AzureAction, AzureRequirement
+from compliance.registry import Subject, check
 
-SAS = ("azure:sas",)
+SAS = (AzureRequirement.BACKUP_SAS, AzureAction.CONTAINER_GET_ACL)
+"""The token itself, and the stored access policy a SAS with `si` takes its fields from (management plane)."""
 
 
 @check(
     title="The backup SAS is a complete, well-formed shared access signature",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A SAS that was truncated when pasted into the vendor's page (a lost `&sig=` tail, a cut signature) is
         refused by Azure on every request, so no backup is written, and nobody notices until the copy is needed.
@@ -30,27 +31,25 @@ SAS = ("azure:sas",)
     """,
     controls=("EUAnnex11-7.2", "EUAnnex11-5"), permissions=SAS,
 )
-def test_azure_sas_well_formed(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_well_formed(azure_backup: AzureBackup) -> Finding:
     token = azure_backup.sas()
     if isinstance(token, Unavailable):
-        return Finding.failed(token.reason, resource=azure_backup.resource)
+        return Finding.failed(token.reason)
     effective = azure_backup.effective()
     evidence = sas_evidence(effective) if isinstance(effective, EffectiveSas) else ()
     if isinstance(effective, EffectiveSas) and effective.conflicts():
         both = ", ".join(effective.conflicts())
         return Finding.failed(f"The SAS sets {both} both in the token and in its stored access policy "
                               f"{token.policy_id!r}; Azure refuses such a SAS (400), so no backup is written.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     signer = f", signed with the user delegation key of {token.signer}" if token.signer else ""
     return Finding.passed(f"The SAS in {azure_backup.config.sas_env} is a well-formed {token.kind} SAS "
-                          f"(sv={token.version}{signer}).", resource=azure_backup.resource, evidence=evidence)
+                          f"(sv={token.version}{signer}).", evidence=evidence)
 
 
 @check(
     title="The backup SAS is scoped to the backup container, not the storage account",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         An account SAS reaches every container (and with ss/srt possibly queues, tables and files) of the storage
         account. A leaked vendor copy then exposes far more than the backup. A blob SAS is too narrow: it only
@@ -63,9 +62,7 @@ def test_azure_sas_well_formed(chain: Chain, azure_backup: AzureBackup | None) -
     """,
     controls=("21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_scoped_to_container(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_scoped_to_container(azure_backup: AzureBackup) -> Finding:
     effective = effective_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
@@ -74,19 +71,19 @@ def test_azure_sas_scoped_to_container(chain: Chain, azure_backup: AzureBackup |
     container = azure_backup.config.container
     if token.is_account_sas:
         return Finding.failed(f"The SAS is {scope}, not a container SAS for {container}; anyone holding the "
-                              f"vendor's copy can reach the whole account.", resource=azure_backup.resource,
+                              f"vendor's copy can reach the whole account.",
                               evidence=evidence)
     if token.resource != "c":
         return Finding.failed(f"The SAS is scoped to {scope} (sr={token.resource}), not container {container}, so "
-                              f"the vendor cannot write new backup names.", resource=azure_backup.resource,
+                              f"the vendor cannot write new backup names.",
                               evidence=evidence)
     return Finding.passed(f"The SAS is a {token.kind} SAS scoped to container {container} (sr=c).",
-                          resource=azure_backup.resource, evidence=evidence)
+                          evidence=evidence)
 
 
 @check(
     title="The backup SAS grants only create and write (no read, list or delete)",
-    severity=Severity.CRITICAL, provider=Provider.AZURE,
+    severity=Severity.CRITICAL, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         The vendor only needs to put new backups. Read (r) and list (l) let anyone holding the vendor's copy
         download every record; delete (d, x, y) lets them erase the backup; tags, move, immutability and
@@ -100,9 +97,7 @@ def test_azure_sas_scoped_to_container(chain: Chain, azure_backup: AzureBackup |
     """,
     controls=("21CFR11.10(c)", "21CFR11.10(d)", "EUAnnex11-7.1", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_grants_only_write(azure_backup: AzureBackup) -> Finding:
     effective = effective_or_finding(azure_backup, needs="permissions")
     if isinstance(effective, Finding):
         return effective
@@ -115,18 +110,18 @@ def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | N
     if excess:
         return Finding.failed(f"The SAS ({source}) grants {', '.join(excess)} beyond the write set ({allowed}), so "
                               f"anyone holding the vendor's copy can do more than add backups.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     if not set(perms) & {"c", "w"}:
         return Finding.failed(f"The SAS ({source}) grants sp={perms or '(nothing)'} without c (create) or w (write), "
                               f"so the vendor cannot create a backup blob; Azure refuses the write with 403 "
-                              f"AuthorizationPermissionMismatch.", resource=azure_backup.resource, evidence=evidence)
+                              f"AuthorizationPermissionMismatch.", evidence=evidence)
     return Finding.passed(f"The SAS ({source}) grants only sp={perms}, within the write set ({allowed}).",
-                          resource=azure_backup.resource, evidence=evidence)
+                          evidence=evidence)
 
 
 @check(
     title="The backup SAS is valid over HTTPS only (spr=https)",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         Without spr=https the token and the records it carries may travel unencrypted; anyone on the path can
         copy the SAS and replay it until it expires. Part 11 §11.30 asks for controls such as encryption on
@@ -138,9 +133,7 @@ def test_azure_sas_grants_only_write(chain: Chain, azure_backup: AzureBackup | N
     """,
     controls=("21CFR11.30", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_requires_https(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_requires_https(azure_backup: AzureBackup) -> Finding:
     effective = effective_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
@@ -148,21 +141,21 @@ def test_azure_sas_requires_https(chain: Chain, azure_backup: AzureBackup | None
     protocol = effective.token.protocol
     if protocol is None:
         return Finding.failed("The SAS has no spr field, so it is accepted over plain HTTP as well as HTTPS.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     if protocol != "https":
         return Finding.failed(f"The SAS allows spr={protocol}, so it is accepted over plain HTTP.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     if not effective.token.https_only:
         return Finding.failed(f"The SAS says spr=https but is signed with sv={effective.token.version}, older than "
                               f"{PROTOCOL_AND_IP_SINCE}, which does not sign spr, so Azure does not enforce it and "
-                              f"accepts the SAS over plain HTTP.", resource=azure_backup.resource, evidence=evidence)
-    return Finding.passed("The SAS is signed for HTTPS only (spr=https).", resource=azure_backup.resource,
+                              f"accepts the SAS over plain HTTP.", evidence=evidence)
+    return Finding.passed("The SAS is signed for HTTPS only (spr=https).",
                           evidence=evidence)
 
 
 @check(
     title="The backup SAS has an expiry time",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A SAS without an end date (possible when a stored access policy omits it) stays valid until the policy
         is deleted or the key rotated: a leaked copy works forever.
@@ -173,19 +166,17 @@ def test_azure_sas_requires_https(chain: Chain, azure_backup: AzureBackup | None
     """,
     controls=("21CFR11.10(d)", "21CFR11.300", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_has_expiry(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_has_expiry(azure_backup: AzureBackup) -> Finding:
     effective = effective_or_finding(azure_backup, needs="expiry")
     if isinstance(effective, Finding):
         return effective
     evidence = sas_evidence(effective)
     if effective.expiry is None:
         return Finding.failed(f"Neither the SAS nor its stored access policy {effective.token.policy_id!r} sets an "
-                              f"expiry, so a leaked copy never stops working.", resource=azure_backup.resource,
+                              f"expiry, so a leaked copy never stops working.",
                               evidence=evidence)
     return Finding.passed(f"The SAS expires on {when(effective.expiry)} (set by {effective.source_of('expiry')}).",
-                          resource=azure_backup.resource, evidence=evidence)
+                          evidence=evidence)
 
 
 def _expiry_or_finding(backup: AzureBackup) -> EffectiveSas | Finding:
@@ -198,7 +189,7 @@ def _expiry_or_finding(backup: AzureBackup) -> EffectiveSas | Finding:
 
 @check(
     title="The backup SAS stays valid for at least sas_min_days_left more days",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A SAS that expires quietly stops every backup write; the gap is found when the copy is needed, for
         example the week of an inspection. Renewal has to happen well before the expiry date.
@@ -210,9 +201,7 @@ def _expiry_or_finding(backup: AzureBackup) -> EffectiveSas | Finding:
     """,
     controls=("EUAnnex11-7.2", "EUAnnex11-16", "21CFR11.10(c)"), permissions=SAS,
 )
-def test_azure_sas_not_expiring_soon(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_not_expiring_soon(azure_backup: AzureBackup) -> Finding:
     effective = _expiry_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
@@ -223,13 +212,13 @@ def test_azure_sas_not_expiring_soon(chain: Chain, azure_backup: AzureBackup | N
     bound = _key_bound(effective)
     if left <= 0:
         return Finding.failed(f"The SAS expired on {when(effective.expiry)}{bound} ({-left:.0f} days ago), so every "
-                              f"backup write is refused.", resource=azure_backup.resource, evidence=evidence)
+                              f"backup write is refused.", evidence=evidence)
     if left < minimum:
         return Finding.failed(f"The SAS expires on {when(effective.expiry)}{bound}, in {left:.1f} days, less than the "
                               f"{minimum} days required (azure.sas_min_days_left); renew it now.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     return Finding.passed(f"The SAS expires on {when(effective.expiry)}{bound}, {left:.0f} days from now (at least "
-                          f"{minimum} required).", resource=azure_backup.resource, evidence=evidence)
+                          f"{minimum} required).", evidence=evidence)
 
 
 def _key_bound(effective: EffectiveSas) -> str:
@@ -239,7 +228,7 @@ def _key_bound(effective: EffectiveSas) -> str:
 
 @check(
     title="The backup SAS lifetime is at most max_sas_lifetime_days",
-    severity=Severity.MEDIUM, provider=Provider.AZURE,
+    severity=Severity.MEDIUM, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A SAS is a bearer credential. The longer it lives, the longer a leaked copy works; Part 11 §11.300 asks
         that identification codes and passwords are periodically checked, recalled or revised.
@@ -250,9 +239,7 @@ def _key_bound(effective: EffectiveSas) -> str:
     """,
     controls=("21CFR11.300", "21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_lifetime_bounded(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_lifetime_bounded(azure_backup: AzureBackup) -> Finding:
     effective = _expiry_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
@@ -268,15 +255,15 @@ def test_azure_sas_lifetime_bounded(chain: Chain, azure_backup: AzureBackup | No
     bound = _key_bound(effective)
     if lifetime > limit:
         return Finding.failed(f"The SAS is valid for {lifetime:.0f} days {measured}{bound}, more than the {limit} "
-                              f"days allowed (azure.max_sas_lifetime_days).", resource=azure_backup.resource,
+                              f"days allowed (azure.max_sas_lifetime_days).",
                               evidence=evidence)
     return Finding.passed(f"The SAS is valid for {lifetime:.0f} days {measured}{bound}, within {limit} days.",
-                          resource=azure_backup.resource, evidence=evidence)
+                          evidence=evidence)
 
 
 @check(
     title="The backup SAS's IP range (sip) admits every address the vendor writes from",
-    severity=Severity.HIGH, provider=Provider.AZURE,
+    severity=Severity.HIGH, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         A SAS with `sip` is accepted only from that address or range; a request from elsewhere gets 403
         AuthorizationSourceIPMismatch ("SAS error codes"), so a range that leaves out any of the vendor's
@@ -289,9 +276,7 @@ def test_azure_sas_lifetime_bounded(chain: Chain, azure_backup: AzureBackup | No
     """,
     controls=("EUAnnex11-7.2", "EUAnnex11-16", "21CFR11.10(c)"), permissions=SAS,
 )
-def test_azure_sas_ip_range_admits_vendor(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_ip_range_admits_vendor(azure_backup: AzureBackup) -> Finding:
     effective = effective_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
@@ -299,24 +284,24 @@ def test_azure_sas_ip_range_admits_vendor(chain: Chain, azure_backup: AzureBacku
     vendor_ips = azure_backup.config.vendor_ips
     if token.ip_range is None:
         return Finding.passed("The SAS has no IP restriction (sip), so the vendor can write from any address.",
-                              resource=azure_backup.resource, evidence=evidence)
+                              evidence=evidence)
     if not vendor_ips:
         return Finding.failed(f"The SAS only accepts requests from {token.ip_range}, but the vendor's addresses are "
                               f"not known (azure.vendor_ips and vendor.source_ips are empty), so nothing shows the "
-                              f"vendor writes from inside that range.", resource=azure_backup.resource,
+                              f"vendor writes from inside that range.",
                               evidence=evidence)
     outside = analysis.outside_ip_range(token, vendor_ips)
     if outside:
         return Finding.failed(f"The SAS only accepts requests from {token.ip_range}, which leaves out the vendor's "
                               f"published {', '.join(outside)}; backups sent from there are refused (403 "
-                              f"AuthorizationSourceIPMismatch).", resource=azure_backup.resource, evidence=evidence)
+                              f"AuthorizationSourceIPMismatch).", evidence=evidence)
     return Finding.passed(f"The SAS's IP range {token.ip_range} covers every published vendor network "
-                          f"({', '.join(vendor_ips)}).", resource=azure_backup.resource, evidence=evidence)
+                          f"({', '.join(vendor_ips)}).", evidence=evidence)
 
 
 @check(
     title="The backup SAS can be revoked without rotating the account key, or is short-lived",
-    severity=Severity.LOW, provider=Provider.AZURE,
+    severity=Severity.LOW, provider=Provider.AZURE, resource=Subject.BACKUP_CONTAINER,
     rationale="""
         When the vendor's copy leaks, the SAS must be stopped at once. A policy-bound SAS is revoked by deleting
         its stored access policy; a user delegation SAS by revoking delegation keys; a plain account-key SAS only
@@ -330,9 +315,7 @@ def test_azure_sas_ip_range_admits_vendor(chain: Chain, azure_backup: AzureBacku
     """,
     controls=("21CFR11.300", "21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
-def test_azure_sas_revocable(chain: Chain, azure_backup: AzureBackup | None) -> Finding:
-    if azure_backup is None:
-        return not_configured()
+def test_azure_sas_revocable(azure_backup: AzureBackup) -> Finding:
     effective = effective_or_finding(azure_backup)
     if isinstance(effective, Finding):
         return effective
@@ -344,19 +327,19 @@ def test_azure_sas_revocable(chain: Chain, azure_backup: AzureBackup | None) -> 
     if method == "account key rotation":
         if effective.token.is_account_sas:
             return Finding.failed(f"The account SAS can be revoked {how}; a leaked copy reaches every container "
-                                  "until then.", resource=azure_backup.resource, evidence=evidence)
+                                  "until then.", evidence=evidence)
         limit = azure_backup.config.max_unrevocable_sas_days
         if effective.expiry is None:
             return Finding.failed(f"The SAS has no expiry and can be revoked {how}.",
-                                  resource=azure_backup.resource, evidence=evidence)
+                                  evidence=evidence)
         left = analysis.days(effective.expiry - datetime.now(UTC))
         if left > limit:
             return Finding.failed(
                 f"The SAS stays valid for {left:.0f} more days and can be revoked {how}; without a stored access "
                 f"policy it must expire within {limit} days (azure.max_unrevocable_sas_days).",
-                resource=azure_backup.resource, evidence=evidence)
+                evidence=evidence)
         return Finding.passed(f"The SAS has no stored access policy, but expires within {limit} days; until then "
-                              f"it is revocable {how}.", resource=azure_backup.resource,
+                              f"it is revocable {how}.",
                               evidence=evidence)
-    return Finding.passed(f"The SAS is revocable by {method}: {how}.{suffix}", resource=azure_backup.resource,
+    return Finding.passed(f"The SAS is revocable by {method}: {how}.{suffix}",
                           evidence=evidence)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -15,6 +15,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from moto.core import enable_iam_authentication
 
+from compliance.chain.view import ChainView
 from compliance.checks.test_aws_identity import test_aws_configured_role_arn_matches_role as role_arn_check
 from compliance.config import Chain, parse_chain_config
 from compliance.errors import ReadError, ReadOnlyViolation
@@ -207,7 +208,7 @@ def test_missing_role_fails_the_arn_check_and_errors_other_reads(target: MotoAws
         "iam:GetRole", "NoSuchEntity")
     with pytest.raises(ReadError):
         snap.role.require()  # every other role-dependent check → ERROR
-    finding = _run_check(_Item(role_arn_check), {"chain": chain, "aws_snapshot": snap})
+    finding = _run_check(cast(pytest.Function, _Item(role_arn_check)), {"chain_view": ChainView(chain, snap)})
     assert finding.status is Status.FAIL
     assert finding.message.startswith("No role named NoSuchRole exists in account 111122223333")
 
@@ -250,9 +251,9 @@ def test_access_denied_is_kept_and_the_check_reports_error(target: MotoAwsTarget
     assert snap.to_json()["role"]["failure"]["code"] == "AccessDenied"
 
     with pytest.raises(ReadError) as info:
-        role_arn_check(chain, snap)
+        role_arn_check(ChainView(chain, snap))
     assert (info.value.api, info.value.code) == ("iam:GetRole", "AccessDenied")
-    finding = _run_check(_Item(role_arn_check), {"chain": chain, "aws_snapshot": snap})
+    finding = _run_check(cast(pytest.Function, _Item(role_arn_check)), {"chain_view": ChainView(chain, snap)})
     assert finding.status is Status.ERROR
     assert finding.message.startswith("Could not read iam:GetRole (AccessDenied)")
 
