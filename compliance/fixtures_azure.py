@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from compliance.azure.backup import AzureBackup
 from compliance.azure.logredact import redacted_http_logs
 from compliance.config import Chain
 from compliance.errors import ConfigError, EmulatorError
 from compliance.state import RunState
-from compliance.targets.azure_backup import AzureBackup
 from compliance.targets.azure_emulated import EmulatedAzure, parse_spec
 from compliance.targets.deployment import load_deployment
 

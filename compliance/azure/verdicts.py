@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from compliance.azure.analysis import EffectiveSas, PolicyState
+from compliance.azure.backup import AzureBackup, Unavailable
 from compliance.azure.management import ACL_PERMISSION
 from compliance.azure.posture import Fact
 from compliance.azure.probes import ProbeResult
 from compliance.model import Evidence, EvidenceKind, Finding
-from compliance.targets.azure_backup import AzureBackup, Unavailable
 
 NO_AZURE = "No [azure] backup is configured for this chain."
 SAS_SOURCE = "azure:sas"

@@ -27,7 +27,6 @@ from typing import Any
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import AccessPolicy, BlobServiceClient, ContainerClient, generate_container_sas
 
-from compliance.azure.analysis import StoredPolicy
 from compliance.errors import ConfigError, EmulatorError
 from compliance.targets import azurite
 from compliance.targets.deployment import Deployment
@@ -211,25 +210,11 @@ class EmulatedAzure:
                 os.environ[name] = self.mint_sas()
                 self.generated_env.append(name)
 
-    def stored_policies(self, container: str) -> dict[str, StoredPolicy] | None:
+    def container_access_policy(self, container: str) -> dict[str, Any] | None:
+        """Get Container ACL as the SDK answers it (None: it could not be read); `compliance.azure.backup`
+        turns it into stored policies."""
         try:
-            acl = self.container_admin(container).get_container_access_policy()
+            acl: dict[str, Any] = self.container_admin(container).get_container_access_policy()
         except (HttpResponseError, AzureError):
             return None
-        policies: dict[str, StoredPolicy] = {}
-        for ident in acl.get("signed_identifiers", []):
-            access = ident.access_policy
-            policies[ident.id] = StoredPolicy(ident.id, getattr(access, "permission", None) or None,
-                                              _as_time(getattr(access, "start", None)),
-                                              _as_time(getattr(access, "expiry", None)))
-        return policies
-
-
-def _as_time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    from compliance.azure.sas import parse_time
-
-    return parse_time("policy time", str(value))
+        return acl

@@ -20,13 +20,13 @@ from azure_helpers import run_azure, write_chains
 from fake_azure import API_VERSION, EXAMPLES, OPERATIONS, FakeAzure, acl_xml
 
 from compliance.azure import management, outside
+from compliance.azure.backup import AzureBackup
 from compliance.azure.sas import parse_sas
 from compliance.checks import test_azure_posture as posture_checks
 from compliance.checks import test_azure_sas as sas_checks
 from compliance.config import AzureConfig, AzureManagement, parse_chain_config
 from compliance.errors import ReadOnlyViolation
 from compliance.model import Finding, Status
-from compliance.targets.azure_backup import AzureBackup
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 RG, ACCOUNT, CONTAINER = "res9871", "sto6217", "container1634"

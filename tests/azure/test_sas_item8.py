@@ -15,12 +15,12 @@ import pytest
 
 from compliance.azure import analysis
 from compliance.azure.analysis import StoredPolicy
+from compliance.azure.backup import AzureBackup
 from compliance.azure.sas import SasFormatError, parse_sas
 from compliance.checks import test_azure_probes as probe_checks
 from compliance.checks import test_azure_sas as sas_checks
 from compliance.config import AzureConfig
 from compliance.model import Finding, Status
-from compliance.targets.azure_backup import AzureBackup
 
 SIG = base64.b64encode(bytes(range(32))).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
 ENV = "ITEM8_SAS"

@@ -10,16 +10,17 @@ from __future__ import annotations
 import os
 import ssl
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
 from compliance.azure import management, outside
-from compliance.azure.analysis import EffectiveSas, PolicyState, resolve
+from compliance.azure.analysis import EffectiveSas, PolicyState, StoredPolicy, resolve
 from compliance.azure.posture import Posture, emulator_posture, from_container_properties
 from compliance.azure.probes import CLIENT_OPTIONS, ProbeResult, SasProber
-from compliance.azure.sas import SasFormatError, SasToken, parse_sas
+from compliance.azure.sas import SasFormatError, SasToken, parse_sas, parse_time
 from compliance.config import AzureConfig
 from compliance.errors import ComplianceError
 from compliance.targets.azure_emulated import EmulatedAzure
@@ -87,7 +88,7 @@ class AzureBackup:
                 return token
             policies, why = None, None
             if token.policy_id is not None and self.emulator is not None:
-                policies = self.emulator.stored_policies(self.config.container)
+                policies = emulated_policies(self.emulator.container_access_policy(self.config.container))
             elif token.policy_id is not None and self.management is not None:
                 try:
                     policies, why = management.read_stored_policies(self.management, self.account_url,
@@ -185,3 +186,24 @@ class AzureBackup:
     def policy_unreadable(self) -> bool:
         effective = self.effective()
         return isinstance(effective, EffectiveSas) and effective.policy_state is PolicyState.UNREADABLE
+
+
+def emulated_policies(acl: dict[str, Any] | None) -> dict[str, StoredPolicy] | None:
+    """Azurite's Get Container ACL answer as stored policies (None: it could not be read)."""
+    if acl is None:
+        return None
+    policies: dict[str, StoredPolicy] = {}
+    for ident in acl.get("signed_identifiers", []):
+        access = ident.access_policy
+        policies[ident.id] = StoredPolicy(ident.id, getattr(access, "permission", None) or None,
+                                          _as_time(getattr(access, "start", None)),
+                                          _as_time(getattr(access, "expiry", None)))
+    return policies
+
+
+def _as_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_time("policy time", str(value))
