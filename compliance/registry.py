@@ -65,11 +65,11 @@ def check(
     title: str,
     severity: Severity,
     provider: Provider,
+    resource: Subject,
     rationale: str,
     remediation: str,
     controls: tuple[str, ...],
     permissions: tuple[str, ...],
-    resource: Subject | None = None,
 ) -> Callable[[F], F]:
     """Declare a check. The check id is the function name without its `test_` prefix.
 
@@ -82,15 +82,7 @@ def check(
         check_id = _check_id(fn.__name__, provider)
         signature = inspect.signature(fn)
         _validate_reads(check_id, provider, signature)
-        if resource is not None and resource.provider is not provider:
-            raise ValueError(f"{check_id}: resource {resource.name} belongs to {resource.provider.value} checks, "
-                             f"not {provider.value}")
-        if title.lower().startswith("ensure"):
-            raise ValueError(f"{check_id}: titles state the expectation; do not start with 'Ensure'")
-        if not controls:
-            raise ValueError(f"{check_id}: a check must name at least one control reference")
-        for ref in controls:
-            requirement(ref)
+        _validate_metadata(check_id, provider, resource, title, controls)
         meta = CheckMeta(check_id, title, severity, provider, rationale.strip(), remediation.strip(),
                          tuple(controls), validate_permissions(check_id, provider, permissions))
         existing = CHECKS.get(check_id)
@@ -110,25 +102,37 @@ def _check_id(name: str, provider: Provider) -> str:
         raise ValueError(f"check function {name!r} must be named test_<check_id>")
     check_id = name.removeprefix("test_")
     if not check_id.startswith(f"{provider.value}_"):
-        raise ValueError(f"{check_id}: a {provider.value} check's id starts with {provider.value}_")
+        raise ValueError(f"{check_id}: the id of an {provider.value} check starts with {provider.value}_")
     return check_id
 
 
 def _validate_reads(check_id: str, provider: Provider, signature: inspect.Signature) -> None:
     read = AWS_READ if provider is Provider.AWS else AZURE_READ
     if read not in signature.parameters:
-        raise ValueError(f"{check_id}: a {provider.value} check reads through its {read!r} parameter")
+        raise ValueError(f"{check_id}: {provider.value} checks read through a {read!r} parameter")
     forbidden = [name for name in signature.parameters if name in FORBIDDEN_READS]
     if forbidden:
         raise ValueError(f"{check_id}: a check reads only through {read!r}, not {', '.join(forbidden)}")
 
 
-def _aws_run(fn: Callable[..., Any], signature: inspect.Signature, resource: Subject | None) -> Callable[..., Any]:
+def _validate_metadata(check_id: str, provider: Provider, resource: Subject, title: str,
+                       controls: tuple[str, ...]) -> None:
+    if resource.provider is not provider:
+        raise ValueError(f"{check_id}: resource {resource.name} belongs to {resource.provider.value} checks, "
+                         f"not {provider.value}")
+    if title.lower().startswith("ensure"):
+        raise ValueError(f"{check_id}: titles state the expectation; do not start with 'Ensure'")
+    if not controls:
+        raise ValueError(f"{check_id}: a check must name at least one control reference")
+    for ref in controls:
+        requirement(ref)
+
+
+def _aws_run(fn: Callable[..., Any], signature: inspect.Signature, resource: Subject) -> Callable[..., Any]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         view: ChainView = signature.bind(*args, **kwargs).arguments[AWS_READ]
-        default = "" if resource is None else resource.aws_resource(view.chain)
-        return _complete(fn(*args, **kwargs), default, proposal_evidence(view))
+        return _complete(fn(*args, **kwargs), resource.aws_resource(view.chain), proposal_evidence(view))
 
     return run
 

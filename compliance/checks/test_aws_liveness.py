@@ -12,7 +12,7 @@ from compliance.chain.intended import KMS_ALGORITHMS
 from compliance.chain.requests import external_id_unavailable
 from compliance.chain.view import ChainView
 from compliance.model import Finding, Provider, Severity
-from compliance.registry import check
+from compliance.registry import Subject, check
 from compliance.targets.canary import CANARY_DIR, CanaryExport, CanaryMode, CanaryOutcome, LandedObject, LockMode
 from compliance.targets.snapshot import Encryption, KmsKey, ObjectLock
 
@@ -28,7 +28,7 @@ MOTO_NOTE = (
 @check(
     title="A canary export through the assumed role lands encrypted with the bucket key and locked",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         Static evaluation can be wrong about what the service really does. In the emulated target the suite performs
         the vendor's real calls: AssumeRole with the ExternalId and session tags, PutObject of a canary under the
@@ -115,7 +115,7 @@ def _lock_problems(intent: _Intent, min_retention_days: int, landed: LandedObjec
 @check(
     title="Exports are arriving: the newest object under the prefix is younger than the allowed age",
     severity=Severity.HIGH,
-    provider=Provider.AWS,
+    provider=Provider.AWS, resource=Subject.BUCKET,
     rationale="""
         A broken chain fails silently: the vendor stops writing and nobody notices until an inspection. The newest
         object under the prefix must be younger than aws.max_export_age_hours.
