@@ -46,7 +46,7 @@ FINDING_KEY = pytest.StashKey[Finding]()
 LOADGROUP_KEY = "compliance_loadgroup"
 PACKAGE_DIR = Path(compliance.__file__).resolve().parent
 
-FIXTURE_PLUGINS = ("compliance.fixtures", "compliance.chain.fixtures", "compliance.fixtures_azure")
+FIXTURE_PLUGINS = ("compliance.fixtures", "compliance.fixtures_chain", "compliance.fixtures_azure")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
+from compliance.chain.proposed import Proposal, load_proposals
 from compliance.config import ChainConfig, load_chain_config
 from compliance.errors import ConfigError
 from compliance.redaction import Redactor
 
 LIVE_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "COMPLIANCE_SIGN_KEY_PASSWORD")
 """Environment variables whose values are secrets of a live run, redacted like the chain's own."""
+PROPOSED_OPTION = "--proposed"
+PROPOSALS_KEY = "chain.proposals"
 
 
 class Target:
@@ -78,6 +81,14 @@ class RunState:
             cached = (pairs, Redactor(pairs))
             self._redactor = cached
         return cached[1]
+
+    def proposals(self) -> tuple[Proposal, ...]:
+        """The `--proposed` documents, loaded once (ConfigError: one is malformed; fixtures_chain stops the run)."""
+        proposals = self.resources.get(PROPOSALS_KEY)
+        if proposals is None:
+            proposals = load_proposals(self.options.get(PROPOSED_OPTION) or [])
+            self.resources[PROPOSALS_KEY] = proposals
+        return tuple(proposals)
 
 
 STATE_KEY = pytest.StashKey[RunState]()

@@ -10,9 +10,9 @@ from compliance.checks import load_all_checks
 from compliance.evidence.coverage import coverage, tally
 from compliance.evidence.drift import compare
 from compliance.evidence.header import iso_utc, run_header
+from compliance.evidence.run_view import RunView
 from compliance.model import CheckMeta
 from compliance.registry import CHECKS
-from compliance.state import RunState
 
 SCHEMA = "export-chain-compliance/evidence/v1"  # v1 + header attribution, what_if, signature: additive
 
@@ -25,7 +25,7 @@ def all_checks() -> tuple[dict[str, CheckMeta], str | None]:
         return dict(CHECKS), f"not every check module could be imported ({type(exc).__name__}: {exc})"
 
 
-def evidence_document(state: RunState, finished: datetime, exitstatus: int,
+def evidence_document(state: RunView, finished: datetime, exitstatus: int,
                       baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run as one JSON document. Redacted as a whole on top of the redaction at creation."""
     redactor = state.redactor()

@@ -16,8 +16,8 @@ from typing import Any
 
 import compliance
 from compliance.evidence.attribution import attribution
+from compliance.evidence.run_view import RunView
 from compliance.redaction import MARK
-from compliance.state import RunState
 
 SUITE = "export-chain-compliance"
 KEY_DEPENDENCIES = ("pytest", "boto3", "botocore", "moto", "azure-storage-blob", "hypothesis", "pytest-html",
@@ -45,7 +45,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def chain_summaries(state: RunState) -> list[dict[str, Any]]:
+def chain_summaries(state: RunView) -> list[dict[str, Any]]:
     """One summary per configured chain: vendor, role, bucket, prefix, Azure container. No secret values."""
     config = state.chain_config
     if config is None:
@@ -79,7 +79,7 @@ def chain_summaries(state: RunState) -> list[dict[str, Any]]:
 _LOOPBACK = re.compile(r"^https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?/[^\s]*")
 
 
-def _aws_endpoint(state: RunState) -> str:
+def _aws_endpoint(state: RunView) -> str:
     """Where the AWS reads went, labelled: the emulator, a custom endpoint URL, or AWS itself."""
     if state.is_emulated:
         return "moto (emulator, in process): no AWS endpoint was contacted"
@@ -89,7 +89,7 @@ def _aws_endpoint(state: RunState) -> str:
     return "AWS (the regional endpoints of the configured region)"
 
 
-def _emulator_url(state: RunState, chain_id: str) -> str | None:
+def _emulator_url(state: RunView, chain_id: str) -> str | None:
     """The emulator address the Azure checks actually used (Azurite), when it differs from the configured account."""
     if not state.is_emulated:
         return None
@@ -102,7 +102,7 @@ def _emulator_url(state: RunState, chain_id: str) -> str | None:
     return None
 
 
-def identities(state: RunState) -> list[dict[str, Any]]:
+def identities(state: RunView) -> list[dict[str, Any]]:
     """Per chain: the AWS account, region and caller identity the snapshot was read with."""
     out: list[dict[str, Any]] = []
     for chain_id, snapshot in sorted(state.snapshots_json.items()):
@@ -131,7 +131,7 @@ def _seeds(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from _seeds(item, path)
 
 
-def fuzzing(state: RunState) -> dict[str, Any]:
+def fuzzing(state: RunView) -> dict[str, Any]:
     """The Hypothesis example budget and every seed a check recorded in its finding."""
     seeds: list[dict[str, Any]] = []
     for record in sorted(state.records, key=lambda r: str(r.get("nodeid"))):  # serial and -n N runs agree
@@ -145,7 +145,7 @@ def fuzzing(state: RunState) -> dict[str, Any]:
     return {"examples_per_check": state.options.get(FUZZ_OPTION), "seeds": seeds}
 
 
-def _describe_target(state: RunState) -> str:
+def _describe_target(state: RunView) -> str:
     if not state.is_emulated:
         return "live AWS and Azure accounts, read-only"
     azure = state.chain_config is not None and any(c.azure is not None for c in state.chain_config.chains)
@@ -153,20 +153,18 @@ def _describe_target(state: RunState) -> str:
     return f"emulated: {emulators}, provisioned from a deployment file"
 
 
-def proposals(state: RunState) -> list[dict[str, Any]]:
+def proposals(state: RunView) -> list[dict[str, Any]]:
     """The `--proposed` documents this run laid over the deployed policies (empty: not a what-if run)."""
     if not state.options.get(PROPOSED_OPTION):
         return []
-    from compliance.chain.fixtures import proposals_of
-
-    return [p.to_json() for p in proposals_of(state)]
+    return [p.to_json() for p in state.proposals()]
 
 
-def is_what_if(state: RunState) -> bool:
+def is_what_if(state: RunView) -> bool:
     return bool(state.options.get(PROPOSED_OPTION))
 
 
-def run_header(state: RunState, finished: datetime) -> dict[str, Any]:
+def run_header(state: RunView, finished: datetime) -> dict[str, Any]:
     config = state.chain_config
     signature = state.resources.get(SIGNATURE_KEY)
     return {

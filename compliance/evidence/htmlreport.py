@@ -14,7 +14,7 @@ import pytest
 from compliance.evidence.header import versions
 from compliance.evidence.html_check import HEADER_CELLS, RESULT_HEADER, detail_html, result_cell, row_cells
 from compliance.evidence.html_summary import summary_html
-from compliance.state import RunState
+from compliance.evidence.run_view import RunView
 
 _OUTCOMES = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped"}
 NO_LOG = "No log output captured."
@@ -32,7 +32,7 @@ def _outcome(report: Any) -> str:
 class HtmlReport:
     """Turns pytest-html's developer table into an inspector's report."""
 
-    def __init__(self, state: RunState, document: Callable[[pytest.Session], dict[str, Any]]) -> None:
+    def __init__(self, state: RunView, document: Callable[[pytest.Session], dict[str, Any]]) -> None:
         self.state = state
         self.document = document
 

@@ -22,6 +22,7 @@ from compliance.evidence.document import evidence_document
 from compliance.evidence.drift import BaselineError, load_baseline
 from compliance.evidence.header import SIGNATURE_KEY, WHAT_IF_BANNER, is_what_if
 from compliance.evidence.manifest import MANIFEST_NAME, write_manifest
+from compliance.evidence.run_view import RunView
 from compliance.evidence.signing import (
     ALGORITHM,
     Meaning,
@@ -32,7 +33,6 @@ from compliance.evidence.signing import (
     make_signature,
 )
 from compliance.evidence.verdict import verdict_of
-from compliance.state import RunState
 
 HTML_NAME = "evidence.html"
 PDF_NAME = "evidence.pdf"
@@ -48,7 +48,7 @@ WHAT_IF_SUFFIX = "-whatif"
 _PRIVATE_KEY = "evidence.private_key"
 
 
-def _signing(state: RunState) -> None:
+def _signing(state: RunView) -> None:
     """Load the --sign-key private key now (a bad key is one usage-error line, before anything is written)."""
     key_path = state.options.get(SIGN_KEY_OPTION)
     if key_path is None:
@@ -66,7 +66,7 @@ def _signing(state: RunState) -> None:
                                       "key_fingerprint": fingerprint(key.public_key()), "algorithm": ALGORITHM}
 
 
-def _inputs(state: RunState) -> dict[str, Any] | None:
+def _inputs(state: RunView) -> dict[str, Any] | None:
     """Validate --baseline and --sign-key before anything is written; a problem is one usage-error line."""
     _signing(state)
     path = state.options.get(BASELINE_OPTION)
@@ -85,7 +85,7 @@ def _inputs(state: RunState) -> dict[str, Any] | None:
     return baseline
 
 
-def prepare_run_dir(config: pytest.Config, state: RunState) -> None:
+def prepare_run_dir(config: pytest.Config, state: RunView) -> None:
     """Create the run directory and point pytest-html and JUnit XML into it (unless the user did)."""
     baseline = _inputs(state)
     stamp = state.started.strftime("%Y%m%dT%H%M%SZ")
@@ -111,7 +111,7 @@ def prepare_run_dir(config: pytest.Config, state: RunState) -> None:
 
 
 class EvidenceWriter:
-    def __init__(self, state: RunState, baseline: dict[str, Any] | None) -> None:
+    def __init__(self, state: RunView, baseline: dict[str, Any] | None) -> None:
         self.state = state
         self.baseline = baseline
         self._document: dict[str, Any] | None = None
