@@ -8,6 +8,7 @@ from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
 from compliance.chain.intended import KMS_ALGORITHMS, declared_write
 from compliance.chain.log_delivery import LOG_DELIVERY_DOC, LOGGING_SERVICE, judge_delivery
+from compliance.chain.remediation import bucket_deny_fix, find_statement, raw_statement
 from compliance.chain.requests import (
     UNPUBLISHED_IP,
     evaluation_ips,
@@ -19,7 +20,6 @@ from compliance.chain.requests import (
 )
 from compliance.chain.vendor_write import describe_headers
 from compliance.chain.view import ChainView, SourcedPolicy
-from compliance.evidence.remediation import bucket_deny_fix, find_statement, raw_statement
 from compliance.iam import Decision, Evaluation, Outcome, PolicyKind
 from compliance.model import Finding, Provider, Remediation, Severity
 from compliance.registry import Subject, check

@@ -6,6 +6,7 @@ from compliance.chain import permissions as perms
 from compliance.chain.evaluator import ChainEvaluator
 from compliance.chain.evidence import EvidenceKit
 from compliance.chain.explain import cause
+from compliance.chain.remediation import raw_statement, trust_network_fix
 from compliance.chain.requests import (
     OTHER_PRINCIPAL_ASSUMPTION,
     UNPUBLISHED_IP,
@@ -17,7 +18,6 @@ from compliance.chain.requests import (
     vendor_ips,
 )
 from compliance.chain.view import ChainView
-from compliance.evidence.remediation import raw_statement, trust_network_fix
 from compliance.iam import Effect, Evaluation, Outcome, PolicyKind, Statement
 from compliance.model import Finding, Provider, Severity
 from compliance.proof.questions import ChainQuestions
