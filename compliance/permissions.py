@@ -2,7 +2,8 @@
 
 Built from the permissions every registered check declares, never from a hand-kept list.
 
-`READ_ACTIONS` ties the two sides together: for every AWS API call the reader can make (as the `CallLog`
+`READ_ACTIONS` (kept in compliance/permission_vocabulary.py, which validates every check's declaration against it)
+ties the two sides together: for every AWS API call the reader can make (as the `CallLog`
 records it, `service:Operation`), the IAM action AWS authorises it with. API names and IAM actions differ for
 several S3 reads (GetBucketEncryption is authorised as s3:GetEncryptionConfiguration, ListObjectsV2 as
 s3:ListBucket, S3 Control's GetPublicAccessBlock as s3:GetAccountPublicAccessBlock). tests/scale checks that
@@ -20,50 +21,9 @@ from typing import Any
 
 from compliance.checks import load_all_checks
 from compliance.model import Provider
+from compliance.permission_vocabulary import READ_ACTIONS
 
-# CallLog key (botocore service name : operation) → the IAM actions AWS checks for that call.
-READ_ACTIONS: dict[str, tuple[str, ...]] = {
-    "sts:GetCallerIdentity": (),  # needs no permission (always allowed)
-    "sts:AssumeRole": (),  # into the audit / Organizations role: granted by the caller's own policy, see below
-    "iam:GetRole": ("iam:GetRole",),
-    "iam:ListRolePolicies": ("iam:ListRolePolicies",),
-    "iam:GetRolePolicy": ("iam:GetRolePolicy",),
-    "iam:ListAttachedRolePolicies": ("iam:ListAttachedRolePolicies",),
-    "iam:GetPolicy": ("iam:GetPolicy",),
-    "iam:GetPolicyVersion": ("iam:GetPolicyVersion",),
-    "s3:GetBucketLocation": ("s3:GetBucketLocation",),
-    "s3:GetBucketPolicy": ("s3:GetBucketPolicy",),
-    "s3:GetBucketEncryption": ("s3:GetEncryptionConfiguration",),
-    "s3:GetPublicAccessBlock": ("s3:GetBucketPublicAccessBlock",),
-    "s3:GetBucketOwnershipControls": ("s3:GetBucketOwnershipControls",),
-    "s3:GetBucketVersioning": ("s3:GetBucketVersioning",),
-    "s3:GetObjectLockConfiguration": ("s3:GetBucketObjectLockConfiguration",),
-    "s3:GetBucketLogging": ("s3:GetBucketLogging",),
-    "s3:GetBucketReplication": ("s3:GetReplicationConfiguration",),
-    "s3:ListObjectsV2": ("s3:ListBucket",),
-    "s3:ListBuckets": ("s3:ListAllMyBuckets",),
-    "s3:HeadBucket": ("s3:ListBucket",),
-    "s3:GetBucketAcl": ("s3:GetBucketAcl",),
-    "s3control:GetPublicAccessBlock": ("s3:GetAccountPublicAccessBlock",),
-    "kms:DescribeKey": ("kms:DescribeKey",),
-    "kms:GetKeyPolicy": ("kms:GetKeyPolicy",),
-    "kms:ListGrants": ("kms:ListGrants",),
-    "organizations:DescribeOrganization": ("organizations:DescribeOrganization",),
-    "organizations:ListParents": ("organizations:ListParents",),
-    "organizations:DescribeOrganizationalUnit": ("organizations:DescribeOrganizationalUnit",),
-    "organizations:ListPoliciesForTarget": ("organizations:ListPoliciesForTarget",),
-    "organizations:DescribePolicy": ("organizations:DescribePolicy",),
-    "s3control:ListAccessPoints": ("s3:ListAccessPoints",),
-    "s3control:GetAccessPointPolicy": ("s3:GetAccessPointPolicy",),
-    "s3control:GetAccessPointPolicyStatus": ("s3:GetAccessPointPolicyStatus",),
-    "s3control:ListMultiRegionAccessPoints": ("s3:ListMultiRegionAccessPoints",),
-    "s3control:GetMultiRegionAccessPointPolicy": ("s3:GetMultiRegionAccessPointPolicy",),
-    "s3control:GetMultiRegionAccessPointPolicyStatus": ("s3:GetMultiRegionAccessPointPolicyStatus",),
-    "s3control:ListAccessPointsForObjectLambda": ("s3:ListAccessPointsForObjectLambda",),
-    "s3control:GetAccessPointConfigurationForObjectLambda": ("s3:GetAccessPointConfigurationForObjectLambda",),
-    "s3control:GetAccessPointPolicyForObjectLambda": ("s3:GetAccessPointPolicyForObjectLambda",),
-    "s3control:GetAccessPointPolicyStatusForObjectLambda": ("s3:GetAccessPointPolicyStatusForObjectLambda",),
-}
+__all__ = ["READ_ACTIONS", "SNAPSHOT_ONLY_ACTIONS", "aws_actions", "declared_by", "main", "read_policy"]
 
 # Reads the snapshot keeps as evidence (shown in the report, compared by --baseline drift) that no check decides
 # on. Without them a live run still gives every check's result, but the snapshot records the AccessDenied.

@@ -53,10 +53,11 @@ def test_catalogued_aws_actions_are_accepted() -> None:
     ("s3:PutObjekt", "'s3:PutObjekt' is not in the AWS action catalog"),
     ("iam:getrole", "is spelt iam:GetRole in the AWS action catalog"),
     ("azure:sas", "names a service (azure) that is not in the AWS action catalog"),
+    ("s3:PutObject", "authorises no read the AWS reader makes"),
     ("s3:Get*", "is not an IAM action (service:Action, no wildcard)"),
     ("GetRole", "is not an IAM action"),
     ("Microsoft.Storage/storageAccounts/read", "is not an IAM action"),
-], ids=["misspelt", "letter-case", "invented-service", "wildcard", "no-service", "azure-on-aws"])
+], ids=["misspelt", "letter-case", "invented-service", "not-a-read", "wildcard", "no-service", "azure-on-aws"])
 def test_a_bad_aws_permission_names_the_check_and_the_entry(entry: str, problem: str) -> None:
     with pytest.raises(ValueError, match=r"^aws_x: permission ") as info:
         validate_permissions("aws_x", Provider.AWS, ("iam:GetRole", entry))
