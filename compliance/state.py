@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,16 @@ PROPOSED_OPTION = "--proposed"
 PROPOSALS_KEY = "chain.proposals"
 
 
-class Target:
+class Target(StrEnum):
+    """What the run reads: the embedded moto deployment or the live account (the value is the option's)."""
+
     MOTO = "moto"
     LIVE = "live"
 
 
 @dataclass
 class RunState:
-    target: str
+    target: Target
     chain_path: Path
     deployment_path: Path | None
     evidence_root: Path
@@ -46,9 +49,12 @@ class RunState:
     resources: dict[str, Any] = field(default_factory=dict)
     _redactor: tuple[tuple[tuple[str, str], ...], Redactor] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.target = Target(self.target)  # the plugin passes the --target option's text
+
     @property
     def is_emulated(self) -> bool:
-        return self.target == Target.MOTO
+        return self.target is Target.MOTO
 
     def load_config(self) -> ChainConfig | None:
         """Load and validate the chain config once. Errors are kept and raised as a usage error later."""
@@ -73,7 +79,7 @@ class RunState:
     def redactor(self) -> Redactor:
         """The run's redactor, for the secret values the environment holds now (rebuilt only when they change)."""
         names = self.chain_config.secret_env_names() if self.chain_config else ()
-        if self.target == Target.LIVE:  # the run's own credentials (emulated targets use well-known fakes)
+        if self.target is Target.LIVE:  # the run's own credentials (emulated targets use well-known fakes)
             names = (*names, *LIVE_SECRET_ENV)
         pairs = tuple((name, os.environ.get(name, "")) for name in names)
         cached = self._redactor

@@ -17,9 +17,9 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from compliance.azure.sas import PERMISSIONS, SasToken
+from compliance.azure.sas import PERMISSIONS, SasKind, SasToken
 
 
 class PolicyState(StrEnum):
@@ -159,17 +159,32 @@ def days(delta: timedelta) -> float:
     return delta.total_seconds() / 86400
 
 
-def revocation(effective: EffectiveSas) -> tuple[str, str]:
-    """(method, how) to revoke this SAS without waiting for it to expire."""
+class RevocationMethod(StrEnum):
+    """How a SAS can be revoked before it expires; the value is the display text."""
+
+    STORED_ACCESS_POLICY = "stored access policy"
+    USER_DELEGATION_KEY = "user delegation key"
+    ACCOUNT_KEY_ROTATION = "account key rotation"
+    """Only by rotating the key that signed it, which breaks every other SAS and client using that key."""
+
+
+class Revocation(NamedTuple):
+    method: RevocationMethod
+    how: str
+    """What to run or change, and when it takes effect (one clause)."""
+
+
+def revocation(effective: EffectiveSas) -> Revocation:
+    """How to revoke this SAS without waiting for it to expire."""
     token = effective.token
     if token.policy_id is not None:
-        return ("stored access policy",
-                f"delete or shorten stored access policy {token.policy_id!r} on the container "
-                f"(az storage container policy delete); takes effect within 30 seconds")
-    if token.kind == "user-delegation":
-        return ("user delegation key",
-                "revoke the account's user delegation keys (az storage account revoke-delegation-keys) or remove "
-                "the signer's data role; the SAS also dies when its delegation key expires")
-    return ("account key rotation",
-            "only by rotating the storage account key that signed it (az storage account keys renew), which "
-            "also breaks every other SAS and client that uses that key")
+        return Revocation(RevocationMethod.STORED_ACCESS_POLICY,
+                          f"delete or shorten stored access policy {token.policy_id!r} on the container "
+                          f"(az storage container policy delete); takes effect within 30 seconds")
+    if token.kind is SasKind.USER_DELEGATION:
+        return Revocation(RevocationMethod.USER_DELEGATION_KEY,
+                          "revoke the account's user delegation keys (az storage account revoke-delegation-keys) or "
+                          "remove the signer's data role; the SAS also dies when its delegation key expires")
+    return Revocation(RevocationMethod.ACCOUNT_KEY_ROTATION,
+                      "only by rotating the storage account key that signed it (az storage account keys renew), which "
+                      "also breaks every other SAS and client that uses that key")

@@ -19,7 +19,7 @@ from azure.storage.blob import ContainerClient
 from compliance.azure import management, outside
 from compliance.azure.analysis import EffectiveSas, PolicyState, StoredPolicy, resolve
 from compliance.azure.posture import Posture, emulator_posture, from_container_properties
-from compliance.azure.probes import CLIENT_OPTIONS, ProbeResult, SasProber
+from compliance.azure.probes import CLIENT_OPTIONS, ProbeOperation, ProbeResult, SasProber
 from compliance.azure.sas import SasFormatError, SasToken, parse_sas, parse_time
 from compliance.config import AzureConfig
 from compliance.errors import ComplianceError
@@ -106,34 +106,36 @@ class AzureBackup:
         return SasProber(self.account_url, self.config.container, self.token, verify=self.verify,
                          canary_prefix=self.config.canary_prefix)
 
-    def probe(self, operation: str) -> ProbeResult | Unavailable:
-        """'write' | 'read' | 'delete' | 'list' | 'http' | 'anonymous list' | 'anonymous read'."""
+    def probe(self, operation: ProbeOperation) -> ProbeResult | Unavailable:
+        """One probe, made once per chain (the anonymous read tries the blob the write probe left)."""
         def make() -> ProbeResult | Unavailable:
             token = self.sas()
-            if operation.startswith("anonymous"):
+            if operation in (ProbeOperation.ANONYMOUS_LIST, ProbeOperation.ANONYMOUS_READ):
                 return self._anonymous(operation)
             if isinstance(token, Unavailable):
                 return Unavailable(f"Not probed: {token.reason}")
             prober = self.prober()
-            if operation == "write":
+            if operation is ProbeOperation.WRITE:
                 if not self.write_probe_allowed:
                     return Unavailable("The write path was not probed: live mode writes a canary blob only with "
                                        "--azure-write-probe.")
                 return prober.write_canary()
-            if operation == "http":
+            if operation is ProbeOperation.READ_OVER_HTTP:
                 if self.emulator is None:
                     return Unavailable("live mode never sends the SAS over plain HTTP")
                 return prober.read_over(self.emulator.http_account_url())
-            return {"read": prober.read, "delete": prober.delete, "list": prober.list}[operation]()
+            reads = {ProbeOperation.READ: prober.read, ProbeOperation.DELETE: prober.delete,
+                     ProbeOperation.LIST: prober.list}
+            return reads[operation]()
 
-        result: ProbeResult | Unavailable = self._once(f"probe:{operation}", make)
+        result: ProbeResult | Unavailable = self._once(f"probe:{operation.value}", make)
         return result
 
-    def _anonymous(self, operation: str) -> ProbeResult | Unavailable:
+    def _anonymous(self, operation: ProbeOperation) -> ProbeResult | Unavailable:
         prober = self.prober()
-        if operation == "anonymous list":
+        if operation is ProbeOperation.ANONYMOUS_LIST:
             return prober.anonymous_list()
-        canary = self.probe("write")
+        canary = self.probe(ProbeOperation.WRITE)
         if isinstance(canary, Unavailable) or not canary.succeeded:
             return Unavailable("no canary blob was written, so blob-level anonymous access could not be tried")
         return prober.anonymous_read(canary.target)

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from azure.core.exceptions import AzureError, HttpResponseError
@@ -29,11 +30,25 @@ PROTOCOL_REFUSED = "AuthorizationProtocolMismatch"
 CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 0, "connection_timeout": 10, "read_timeout": 30}
 
 
+class ProbeOperation(StrEnum):
+    """What a probe tries; the value names it in evidence and messages."""
+
+    WRITE = "write"
+    """Upload one canary blob under a new unique name (never overwrites)."""
+    READ = "read"
+    DELETE = "delete"
+    LIST = "list"
+    READ_OVER_HTTP = "read over HTTP"
+    """Read through the plain-HTTP endpoint (the emulator only: live mode never sends the SAS over HTTP)."""
+    ANONYMOUS_LIST = "anonymous list"
+    ANONYMOUS_READ = "anonymous read"
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """One request and its outcome. `status` None means no HTTP response (connection problem)."""
 
-    operation: str
+    operation: ProbeOperation
     target: str
     status: int | None
     error_code: str | None
@@ -58,11 +73,11 @@ class ProbeResult:
         return f"HTTP {self.status} {self.error_code or 'OK'}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"operation": self.operation, "target": self.target, "status": self.status,
+        return {"operation": self.operation.value, "target": self.target, "status": self.status,
                 "error_code": self.error_code, "note": self.note}
 
 
-def _call(operation: str, target: str, action: Callable[[], object]) -> ProbeResult:
+def _call(operation: ProbeOperation, target: str, action: Callable[[], object]) -> ProbeResult:
     try:
         action()
     except HttpResponseError as exc:
@@ -74,7 +89,7 @@ def _call(operation: str, target: str, action: Callable[[], object]) -> ProbeRes
         return ProbeResult(operation, target, None, type(exc).__name__, "the request got no HTTP response")
     except ValueError as exc:  # the SDK refuses a malformed credential before sending anything
         return ProbeResult(operation, target, None, type(exc).__name__, "the SDK refused to send the request")
-    return ProbeResult(operation, target, 201 if operation == "write" else 200, None)
+    return ProbeResult(operation, target, 201 if operation is ProbeOperation.WRITE else 200, None)
 
 
 def unique_name(prefix: str, kind: str) -> str:
@@ -102,7 +117,7 @@ class SasProber:
     def write_canary(self) -> ProbeResult:
         name = unique_name(self.canary_prefix, "canary")
         body = f"export-chain-compliance canary written {datetime.now(UTC).isoformat()}\n".encode()
-        result = _call("write", name, lambda: self._client().upload_blob(name, body, overwrite=False))
+        result = _call(ProbeOperation.WRITE, name, lambda: self._client().upload_blob(name, body, overwrite=False))
         return ProbeResult(result.operation, name, result.status, result.error_code,
                            "new unique name, If-None-Match: * (never overwrites)")
 
@@ -111,11 +126,11 @@ class SasProber:
 
     def read(self) -> ProbeResult:
         name = self.absent_name()
-        return _call("read", name, lambda: self._client().download_blob(name).readall())
+        return _call(ProbeOperation.READ, name, lambda: self._client().download_blob(name).readall())
 
     def delete(self) -> ProbeResult:
         name = self.absent_name()
-        return _call("delete", name, lambda: self._client().delete_blob(name))
+        return _call(ProbeOperation.DELETE, name, lambda: self._client().delete_blob(name))
 
     def list(self) -> ProbeResult:
         prefix = self.absent_name()
@@ -124,12 +139,12 @@ class SasProber:
             pages = self._client().list_blobs(name_starts_with=prefix, results_per_page=1).by_page()
             list(next(pages, []))
 
-        return _call("list", f"{prefix}*", first_page)
+        return _call(ProbeOperation.LIST, f"{prefix}*", first_page)
 
     def read_over(self, account_url: str, verify: str | bool = True) -> ProbeResult:
         """Read a nonexistent name through another endpoint (the plain-HTTP one)."""
         name = self.absent_name()
-        return _call("read over HTTP", name,
+        return _call(ProbeOperation.READ_OVER_HTTP, name,
                      lambda: self._client(account_url, verify=verify).download_blob(name).readall())
 
     def anonymous_list(self) -> ProbeResult:
@@ -137,7 +152,8 @@ class SasProber:
             pages = self._client(anonymous=True).list_blobs(results_per_page=1).by_page()
             list(next(pages, []))
 
-        return _call("anonymous list", self.container, first_page)
+        return _call(ProbeOperation.ANONYMOUS_LIST, self.container, first_page)
 
     def anonymous_read(self, name: str) -> ProbeResult:
-        return _call("anonymous read", name, lambda: self._client(anonymous=True).download_blob(name).readall())
+        return _call(ProbeOperation.ANONYMOUS_READ, name,
+                     lambda: self._client(anonymous=True).download_blob(name).readall())

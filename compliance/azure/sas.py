@@ -20,6 +20,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -40,6 +41,17 @@ PROTOCOL_AND_IP_SINCE = "2015-04-05"  # first signed version with spr and sip
 DELEGATION_KEY_FIELDS = ("skoid", "sktid", "skt", "ske", "sks", "skv")
 
 
+class SasKind(StrEnum):
+    """Which key signed the SAS, which decides what it can reach and how it is revoked."""
+
+    SERVICE = "service"
+    """Signed with the account key, for one container, blob or directory (sr)."""
+    USER_DELEGATION = "user-delegation"
+    """Signed with a user delegation key (skoid...), which Entra ID issued to a data-plane role."""
+    ACCOUNT = "account"
+    """Signed with the account key, for services and resource types of the whole account (ss, srt)."""
+
+
 class SasFormatError(ValueError):
     """The SAS cannot be parsed. The message is one sentence and never contains the token."""
 
@@ -49,7 +61,7 @@ class SasToken:
     """The non-secret fields of a SAS. The signature is checked for shape and then dropped."""
 
     version: str
-    kind: str  # "service" | "user-delegation" | "account"
+    kind: SasKind
     resource: str | None = None  # sr
     services: str | None = None  # ss (account SAS)
     resource_types: str | None = None  # srt (account SAS)
@@ -68,7 +80,7 @@ class SasToken:
 
     @property
     def is_account_sas(self) -> bool:
-        return self.kind == "account"
+        return self.kind is SasKind.ACCOUNT
 
     @property
     def https_only(self) -> bool:
@@ -82,7 +94,7 @@ class SasToken:
     @property
     def signer(self) -> str | None:
         """Who signed a user delegation SAS: 'object <skoid> in tenant <sktid>'."""
-        if self.kind != "user-delegation":
+        if self.kind is not SasKind.USER_DELEGATION:
             return None
         return f"object {self.delegation.get('skoid')} in tenant {self.delegation.get('sktid')}"
 
@@ -92,7 +104,7 @@ class SasToken:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "sv": self.version, "sr": self.resource, "ss": self.services,
+            "kind": self.kind.value, "sv": self.version, "sr": self.resource, "ss": self.services,
             "srt": self.resource_types, "sp": self.permissions,
             "st": _iso(self.start), "se": _iso(self.expiry), "spr": self.protocol, "sip": self.ip_range,
             "si": self.policy_id, "sdd": self.directory_depth, "ses": self.encryption_scope,
@@ -222,7 +234,7 @@ def parse_sas(text: str) -> SasToken:
         for name in ("ss", "srt", "sp", "se"):
             if not fields.get(name):
                 raise SasFormatError(f"The account SAS has no {name} field; it is truncated.")
-        kind = "account"
+        kind = SasKind.ACCOUNT
     else:
         resource = fields.get("sr")
         if not resource:
@@ -231,7 +243,7 @@ def parse_sas(text: str) -> SasToken:
             raise SasFormatError(f"The SAS field sr has an unknown resource type {resource!r}.")
         if "si" not in fields and not (fields.get("sp") and fields.get("se")):
             raise SasFormatError("The SAS has no stored access policy (si) and lacks sp or se; it is truncated.")
-        kind = "user-delegation" if "skoid" in fields else "service"
+        kind = SasKind.USER_DELEGATION if "skoid" in fields else SasKind.SERVICE
     sp = fields.get("sp")
     _check_permissions(sp)
     _check_protocol(fields.get("spr"))
@@ -243,7 +255,7 @@ def parse_sas(text: str) -> SasToken:
     depth = fields.get("sdd")
     if depth is not None and not depth.isdigit():
         raise SasFormatError("The SAS field sdd (directory depth) is not a whole number.")
-    key_start, key_expiry = _delegation_times(fields) if kind == "user-delegation" else (None, None)
+    key_start, key_expiry = _delegation_times(fields) if kind is SasKind.USER_DELEGATION else (None, None)
     return SasToken(
         version=version, kind=kind, resource=fields.get("sr"), services=fields.get("ss"),
         resource_types=fields.get("srt"), permissions=sp, start=start, expiry=expiry,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from compliance.azure import management, outside
 from compliance.azure.backup import AzureBackup, Unavailable
 from compliance.azure.posture import UNVERIFIABLE, Immutability, Posture
+from compliance.azure.probes import ProbeOperation
 from compliance.azure.verdicts import fact_finding, probe_evidence
 from compliance.model import Evidence, EvidenceKind, Finding, Provider, Severity, Status
 from compliance.permission_vocabulary import AzureRequirement
@@ -51,7 +52,8 @@ def test_azure_container_not_public(azure_backup: AzureBackup) -> Finding:
     if isinstance(posture, Finding):
         return posture
     container, resource = azure_backup.config.container, azure_backup.resource
-    anon_list, anon_read = azure_backup.probe("anonymous list"), azure_backup.probe("anonymous read")
+    anon_list = azure_backup.probe(ProbeOperation.ANONYMOUS_LIST)
+    anon_read = azure_backup.probe(ProbeOperation.ANONYMOUS_READ)
     probes = [p for p in (anon_list, anon_read) if not isinstance(p, Unavailable)]
     evidence = _evidence(posture) + probe_evidence(azure_backup, *probes)
     if not isinstance(anon_list, Unavailable) and anon_list.succeeded:

@@ -7,7 +7,7 @@ with --azure-write-probe). Rights the SAS must not have are tried on a blob name
 from __future__ import annotations
 
 from compliance.azure.backup import AzureBackup, Unavailable
-from compliance.azure.probes import PROTOCOL_REFUSED, ProbeResult
+from compliance.azure.probes import PROTOCOL_REFUSED, ProbeOperation, ProbeResult
 from compliance.azure.verdicts import effective_or_finding, probe_evidence, rejection_cause
 from compliance.model import Finding, Provider, Severity
 from compliance.permission_vocabulary import AzureAction, AzureRequirement
@@ -41,7 +41,7 @@ def _unreached(backup: AzureBackup, result: ProbeResult) -> Finding:
     controls=("EUAnnex11-7.2", "EUAnnex11-16", "21CFR11.10(c)"), permissions=SAS,
 )
 def test_azure_sas_write_path_works(azure_backup: AzureBackup) -> Finding:
-    result = azure_backup.probe("write")
+    result = azure_backup.probe(ProbeOperation.WRITE)
     if isinstance(result, Unavailable):
         return Finding.error(result.reason)
     evidence = probe_evidence(azure_backup, result)
@@ -66,13 +66,14 @@ def test_azure_sas_write_path_works(azure_backup: AzureBackup) -> Finding:
                          f"written.", evidence=evidence)
 
 
-def _cannot(backup: AzureBackup, operation: str, consequence: str) -> Finding:
+def _cannot(backup: AzureBackup, operation: ProbeOperation, consequence: str) -> Finding:
     result = backup.probe(operation)
     if isinstance(result, Unavailable):
         return Finding.error(result.reason, resource=backup.resource)
     evidence = probe_evidence(backup, result)
-    what = {"read": "Reading", "delete": "Deleting", "list": "Listing"}[operation]
-    target = f"blob {result.target}" if operation != "list" else f"names under {result.target}"
+    what = {ProbeOperation.READ: "Reading", ProbeOperation.DELETE: "Deleting",
+            ProbeOperation.LIST: "Listing"}[operation]
+    target = f"blob {result.target}" if operation is not ProbeOperation.LIST else f"names under {result.target}"
     if result.right_absent:
         return Finding.passed(f"{what} {target} (which does not exist) was refused with {result.outcome}: the SAS "
                               f"has no {operation} right.", resource=backup.resource, evidence=evidence)
@@ -109,7 +110,7 @@ _NEGATIVE_REMEDIATION = """
     controls=("21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
 def test_azure_sas_cannot_read(azure_backup: AzureBackup) -> Finding:
-    return _cannot(azure_backup, "read", "anyone holding the vendor's copy can download every backup")
+    return _cannot(azure_backup, ProbeOperation.READ, "anyone holding the vendor's copy can download every backup")
 
 
 @check(
@@ -124,7 +125,7 @@ def test_azure_sas_cannot_read(azure_backup: AzureBackup) -> Finding:
     controls=("21CFR11.10(c)", "EUAnnex11-7.1", "EUAnnex11-17"), permissions=SAS,
 )
 def test_azure_sas_cannot_delete(azure_backup: AzureBackup) -> Finding:
-    return _cannot(azure_backup, "delete", "anyone holding the vendor's copy can erase the backup")
+    return _cannot(azure_backup, ProbeOperation.DELETE, "anyone holding the vendor's copy can erase the backup")
 
 
 @check(
@@ -139,7 +140,7 @@ def test_azure_sas_cannot_delete(azure_backup: AzureBackup) -> Finding:
     controls=("21CFR11.10(d)", "EUAnnex11-12.1"), permissions=SAS,
 )
 def test_azure_sas_cannot_list(azure_backup: AzureBackup) -> Finding:
-    return _cannot(azure_backup, "list", "anyone holding the vendor's copy can enumerate every backup")
+    return _cannot(azure_backup, ProbeOperation.LIST, "anyone holding the vendor's copy can enumerate every backup")
 
 
 @check(
@@ -168,7 +169,7 @@ def test_azure_sas_refuses_http(azure_backup: AzureBackup) -> Finding:
         why = (f"spr=https in sv={token.version}, which does not sign spr" if token.protocol == "https"
                else f"spr={token.protocol or '(absent)'}")
         return Finding.failed(f"The SAS is signed with {why}, so Azure accepts it over plain HTTP.")
-    result = azure_backup.probe("http")
+    result = azure_backup.probe(ProbeOperation.READ_OVER_HTTP)
     if isinstance(result, Unavailable):
         return Finding.error(result.reason)
     evidence = probe_evidence(azure_backup, result)

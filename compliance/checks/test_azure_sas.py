@@ -324,7 +324,7 @@ def test_azure_sas_revocable(azure_backup: AzureBackup) -> Finding:
     suffix = ""
     if effective.policy_state is PolicyState.MISSING:
         suffix = " The policy is already absent, so this SAS is revoked now."
-    if method == "account key rotation":
+    if method is analysis.RevocationMethod.ACCOUNT_KEY_ROTATION:
         if effective.token.is_account_sas:
             return Finding.failed(f"The account SAS can be revoked {how}; a leaked copy reaches every container "
                                   "until then.", evidence=evidence)
