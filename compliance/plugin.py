@@ -51,7 +51,7 @@ FIXTURE_PLUGINS = ("compliance.fixtures", "compliance.fixtures_chain", "complian
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(GROUP, "export chain compliance")
-    group.addoption(TARGET_OPTION, choices=(Target.MOTO, Target.LIVE), default=Target.MOTO,
+    group.addoption(TARGET_OPTION, choices=[kind.value for kind in Target], default=Target.MOTO,
                     help="where the chain lives: moto (+ Azurite), the embedded default, or live AWS/Azure")
     group.addoption(CHAIN_OPTION, metavar="PATH", type=Path, default=None,
                     help="chain config TOML (default: the bundled reference chain)")
