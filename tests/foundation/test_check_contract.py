@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -214,3 +215,9 @@ def test_an_azure_check_without_a_backup_is_not_applicable_before_it_runs() -> N
     backup = cast(AzureBackup, FakeBackup())
     ran = test_azure_x(azure_backup=backup)
     assert (ran.status, ran.resource, calls) == (Status.FAIL, FakeBackup.resource, [backup])
+
+
+def test_the_documented_check_is_copied_from_the_codebase() -> None:
+    root = Path(__file__).resolve().parents[2]
+    documented = (root / "docs" / "ARCHITECTURE.md").read_text().split("```python\n")[1].split("```")[0]
+    assert documented in (root / "compliance" / "checks" / "test_aws_role.py").read_text()
