@@ -1,10 +1,20 @@
 """Shared test configuration. Keep this tiny: each area keeps its own fixtures in its own directory."""
 
+import contextlib
+import importlib
 import os
 
 from hypothesis import settings
 
 pytest_plugins = ["pytester"]
+
+# pytester's in-process runs unload every module a run imported; native-extension packages (cryptography, used for
+# Azurite's TLS and signatures) break when re-imported ("Algorithm must be a registered hash algorithm"), and WeasyPrint
+# (Pango through cffi) segfaults. Loaded here, before any test, they stay loaded whichever test a worker runs first.
+for _module in ("cryptography.hazmat.primitives.hashes", "cryptography.x509", "trustme", "azure.storage.blob",
+                "cryptography.hazmat.primitives.asymmetric.ed25519", "weasyprint", "pypdf"):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_module)
 
 # Hypothesis profiles: $HYPOTHESIS_PROFILE names one; without it, "ci" when $CI is set, else "dev". Each property
 # test states the max_examples it needs; a profile's max_examples is the budget of a test that states none.

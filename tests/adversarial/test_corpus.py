@@ -29,7 +29,15 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from scale.moto_live import (
+
+from compliance.checks import load_all_checks
+from compliance.config import parse_chain_config
+from compliance.errors import ConfigError
+from compliance.model import Provider, Status
+from compliance.permissions import read_policy
+from compliance.targets.aws_moto import MotoAwsTarget, Provisioner
+from compliance.targets.deployment import substitute, validate
+from tests.scale.moto_live import (
     AUDIT_ROLE,
     COMPLIANCE_DIR,
     EXTERNAL_ID,
@@ -39,14 +47,6 @@ from scale.moto_live import (
     evidence_of,
     live_server,
 )
-
-from compliance.checks import load_all_checks
-from compliance.config import parse_chain_config
-from compliance.errors import ConfigError
-from compliance.model import Provider, Status
-from compliance.permissions import read_policy
-from compliance.targets.aws_moto import MotoAwsTarget, Provisioner
-from compliance.targets.deployment import substitute, validate
 
 from .corpus import (
     ACCOUNT_ALIASES,

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from azure_helpers import run_azure
 
 from compliance.errors import EmulatorError
 from compliance.targets import azurite
+
+from .azure_helpers import run_azure
 
 
 def _alive(pid: int) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from azure_helpers import make_sas, run_azure, write_chains
 
 from compliance.azure.outside import SETTLE_MGMT
 from compliance.azure.posture import UNVERIFIABLE
 from compliance.targets import azurite
 from compliance.targets.azure_emulated import AzureSpec, EmulatedAzure
+
+from .azure_helpers import make_sas, run_azure, write_chains
 
 UNVERIFIABLE_CHECKS = ("azure_account_requires_secure_transfer", "azure_blob_versioning_and_soft_delete",
                        "azure_container_immutable_retention", "azure_legal_hold_reported")

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure_helpers import run_azure, write_chains
-from fake_azure import API_VERSION, EXAMPLES, OPERATIONS, FakeAzure, acl_xml
 
 from compliance.azure import management, outside
 from compliance.azure.backup import AzureBackup
@@ -27,6 +25,9 @@ from compliance.checks import test_azure_sas as sas_checks
 from compliance.config import AzureConfig, AzureManagement, parse_chain_config
 from compliance.errors import ReadOnlyViolation
 from compliance.model import Finding, Status
+
+from .azure_helpers import run_azure, write_chains
+from .fake_azure import API_VERSION, EXAMPLES, OPERATIONS, FakeAzure, acl_xml
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 RG, ACCOUNT, CONTAINER = "res9871", "sto6217", "container1634"
@@ -145,7 +146,7 @@ def test_sovereign_cloud_endpoint(endpoint: str, authority: str) -> None:
 
 
 def write_config(endpoint: str) -> str:
-    from azure_helpers import chain_toml
+    from .azure_helpers import chain_toml
 
     return chain_toml([("c", {})], management={"subscription_id": SUBSCRIPTION, "resource_group": RG,
                                                "account_name": ACCOUNT, "endpoint": endpoint})
@@ -160,7 +161,7 @@ def test_authority_host_variable_wins() -> None:
 
 
 def test_default_endpoint_is_public_cloud() -> None:
-    from azure_helpers import chain_toml
+    from .azure_helpers import chain_toml
 
     text = chain_toml([("c", {})], management={"subscription_id": SUBSCRIPTION, "resource_group": RG,
                                                "account_name": ACCOUNT})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from azure_helpers import make_account_sas, make_sas, run_azure, signature_of, tamper, write_chains
+
+from .azure_helpers import make_account_sas, make_sas, run_azure, signature_of, tamper, write_chains
 
 FLAWED: dict[str, Callable[[], str]] = {
     "reference": make_sas,

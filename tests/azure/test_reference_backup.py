@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from azure_helpers import run_azure, write_chains
 
 from compliance.checks import load_all_checks
+
+from .azure_helpers import run_azure, write_chains
 
 EMULATOR_GAPS = {"azure_account_requires_secure_transfer", "azure_account_min_tls_12",
                  "azure_blob_versioning_and_soft_delete", "azure_container_immutable_retention",

@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 
 import pytest
-from azure_helpers import make_account_sas, make_sas, run_azure, tamper
+
+from .azure_helpers import make_account_sas, make_sas, run_azure, tamper
 
 # flaw -> (SAS factory, {check id: words the FAIL sentence must contain})
 FLAWS: dict[str, tuple[Callable[[], str], dict[str, tuple[str, ...]]]] = {

@@ -77,9 +77,9 @@ def test_sip_against_vendor_ips(case: str, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_vendor_ips_default_to_vendor_source_ips() -> None:
-    from azure_helpers import chain_toml
-
     from compliance.config import parse_chain_config
+
+    from .azure_helpers import chain_toml
 
     text = chain_toml([("c", {})]).replace("source_ips = []", 'source_ips = ["203.0.113.0/24"]')
     chain = parse_chain_config(text, "t.toml", require_secrets=False).chains[0]

@@ -6,11 +6,12 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure_helpers import make_account_sas, make_sas, signature_of
 
 from compliance.azure import analysis
 from compliance.azure.analysis import PolicyState, StoredPolicy
 from compliance.azure.sas import SasFormatError, parse_sas
+
+from .azure_helpers import make_account_sas, make_sas, signature_of
 
 SIG = base64.b64encode(bytes(range(32))).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
 

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chain_helpers import provision
 
 from compliance.config import Chain, default_chain_path, load_chain_config
 from compliance.targets.aws_moto import MotoAwsTarget
 from compliance.targets.deployment import load_deployment
 from compliance.targets.snapshot import AwsSnapshot
+
+from .chain_helpers import provision
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +27,8 @@ def ref_chain() -> Chain:
 
 @pytest.fixture(scope="session")
 def reference_deployment() -> dict[str, Any]:
-    return json.loads(json.dumps(load_deployment().data))
+    copied: dict[str, Any] = json.loads(json.dumps(load_deployment().data))
+    return copied
 
 
 @pytest.fixture(scope="session")

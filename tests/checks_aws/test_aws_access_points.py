@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import BUCKET, audit_bucket, customer, deployment_from, provision, reference_bucket_statements, view
 
 from compliance.chain.evaluator import ChainEvaluator
 from compliance.chain.requests import principal_caller
@@ -36,6 +35,8 @@ from compliance.targets.snapshot import (
     Read,
     ReadFailure,
 )
+
+from .chain_helpers import BUCKET, audit_bucket, customer, deployment_from, provision, reference_bucket_statements, view
 
 ACCOUNT = "111122223333"
 STRANGER = "444455556666"

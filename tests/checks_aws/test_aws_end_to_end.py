@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import BUCKET, audit_bucket, reference_bucket_statements
 
 from compliance.checks import load_all_checks
 from compliance.plugin import PACKAGE_DIR
+
+from .chain_helpers import BUCKET, audit_bucket, reference_bucket_statements
 
 AWS_CHECKS = sorted(c for c, meta in load_all_checks().items() if meta.provider.value == "aws")
 

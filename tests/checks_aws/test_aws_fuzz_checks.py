@@ -6,7 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from chain_helpers import (
+
+from compliance.checks.test_aws_fuzz import test_aws_fuzz_intended_requests_allowed as intended
+from compliance.checks.test_aws_fuzz import test_aws_fuzz_unintended_requests_denied as unintended
+from compliance.model import EvidenceKind, Status
+
+from .chain_helpers import (
     BUCKET,
     VENDOR,
     reference_bucket_statements,
@@ -18,10 +23,6 @@ from chain_helpers import (
     with_inline,
     with_trust,
 )
-
-from compliance.checks.test_aws_fuzz import test_aws_fuzz_intended_requests_allowed as intended
-from compliance.checks.test_aws_fuzz import test_aws_fuzz_unintended_requests_denied as unintended
-from compliance.model import EvidenceKind, Status
 
 EXAMPLES = 100
 
@@ -54,7 +55,7 @@ def test_planted_public_allow_under_attacker_condition_is_found(ref_chain: Any, 
                                                                 condition: dict[str, Any]) -> None:
     """A bucket-policy Allow for "AWS": "*" under a condition the caller controls lets other accounts write (with
     Block Public Access's RestrictPublicBuckets off: on, it would keep other accounts out of a public policy)."""
-    from chain_helpers import without_restrict_public_buckets
+    from .chain_helpers import without_restrict_public_buckets
 
     snapshot = without_restrict_public_buckets(with_bucket_policy(reference_snapshot, [
         *reference_bucket_statements(), {

@@ -13,16 +13,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from chain_helpers import (
-    ROLE,
-    customer,
-    deployment_from,
-    provision,
-    run_check,
-    unreadable,
-    view,
-    with_bucket,
-)
 
 from compliance.chain.grants import grant_statements
 from compliance.chain.proposed import Proposal, ProposalTarget
@@ -32,6 +22,17 @@ from compliance.errors import ConfigError, ReadError
 from compliance.iam import Decision, Request, evaluate
 from compliance.model import Status
 from compliance.targets.snapshot import Encryption, KmsGrant, KmsKey, Read
+
+from .chain_helpers import (
+    ROLE,
+    customer,
+    deployment_from,
+    provision,
+    run_check,
+    unreadable,
+    view,
+    with_bucket,
+)
 
 FOREIGN_ROLE = "arn:aws:iam::444455556666:role/Reader"
 BUCKET_ARN = "arn:aws:s3:::company-audit-reports"

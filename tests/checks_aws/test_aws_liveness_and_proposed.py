@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import (
+
+from compliance.chain.proposed import load_proposals
+from compliance.checks import test_aws_bucket as bucket_checks
+from compliance.checks.test_aws_liveness import test_aws_canary_export_encrypted_and_locked as canary
+from compliance.checks.test_aws_liveness import test_aws_exports_arriving as arriving
+from compliance.checks.test_aws_trust import test_aws_trust_network_conditions_admit_vendor_ips as network
+from compliance.errors import ConfigError
+from compliance.model import Status
+from compliance.targets.snapshot import ObjectListing, ObjectSummary, Read
+
+from .chain_helpers import (
     BUCKET,
     audit_bucket,
     customer,
@@ -18,15 +28,6 @@ from chain_helpers import (
     view,
     with_bucket,
 )
-
-from compliance.chain.proposed import load_proposals
-from compliance.checks import test_aws_bucket as bucket_checks
-from compliance.checks.test_aws_liveness import test_aws_canary_export_encrypted_and_locked as canary
-from compliance.checks.test_aws_liveness import test_aws_exports_arriving as arriving
-from compliance.checks.test_aws_trust import test_aws_trust_network_conditions_admit_vendor_ips as network
-from compliance.errors import ConfigError
-from compliance.model import Status
-from compliance.targets.snapshot import ObjectListing, ObjectSummary, Read
 
 
 def test_canary_passes_on_the_reference_and_restores_the_policy(ref_chain: Any, moto_target: Any) -> None:

@@ -14,11 +14,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from chain_helpers import BUCKET, audit_bucket, customer, deployment_from, provision, run_check, unreadable, view
 
 from compliance.checks.test_aws_bucket import test_aws_bucket_access_logging_enabled as logging_check
 from compliance.model import Status
 from compliance.targets.snapshot import LOG_DELIVERY_GROUP, AclGrant, Read
+
+from .chain_helpers import BUCKET, audit_bucket, customer, deployment_from, provision, run_check, unreadable, view
 
 LOG_BUCKET = "company-audit-access-logs"
 PREFIX = "s3-access/company-audit-reports/"

@@ -16,17 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import (
-    BUCKET,
-    audit_bucket,
-    customer,
-    deployment_from,
-    provision,
-    reference_bucket_statements,
-    run_check,
-    unreadable,
-    view,
-)
 
 from compliance.chain.org_context import in_organization, with_org_context
 from compliance.chain.requests import principal_caller, session_caller
@@ -40,6 +29,18 @@ from compliance.iam import Request
 from compliance.model import Status
 from compliance.plugin import PACKAGE_DIR
 from compliance.targets.snapshot import AwsSnapshot, OrgContext, Read
+
+from .chain_helpers import (
+    BUCKET,
+    audit_bucket,
+    customer,
+    deployment_from,
+    provision,
+    reference_bucket_statements,
+    run_check,
+    unreadable,
+    view,
+)
 
 VENDOR_ACCOUNT = "999988887777"
 AWS_CHECKS = sorted(c for c, meta in load_all_checks().items() if meta.provider.value == "aws")

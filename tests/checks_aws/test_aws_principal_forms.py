@@ -18,7 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from chain_helpers import (
+
+from compliance.chain.requests import allow_all_policy, principal_caller
+from compliance.checks.test_aws_trust import test_aws_trust_denies_other_principals as others_denied
+from compliance.iam import PolicyKind, Request, evaluate, parse_policy
+from compliance.model import Finding, Status
+
+from .chain_helpers import (
     BUCKET,
     ROLE,
     customer,
@@ -33,11 +39,6 @@ from chain_helpers import (
     with_key_policy,
     with_trust,
 )
-
-from compliance.chain.requests import allow_all_policy, principal_caller
-from compliance.checks.test_aws_trust import test_aws_trust_denies_other_principals as others_denied
-from compliance.iam import PolicyKind, Request, evaluate, parse_policy
-from compliance.model import Finding, Status
 
 CANONICAL_USER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 CUSTOMER = "111122223333"

@@ -6,7 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from chain_helpers import (
+
+from compliance.checks import test_aws_bucket as bucket_checks
+from compliance.checks import test_aws_chain as chain_checks
+from compliance.checks import test_aws_role as role_checks
+from compliance.model import Status
+from compliance.targets.snapshot import NamedPolicy, ObjectLock, Read, ScpLevel
+
+from .chain_helpers import (
     BUCKET,
     ROLE,
     reference_bucket_statements,
@@ -19,12 +26,6 @@ from chain_helpers import (
     with_key_policy,
     with_role,
 )
-
-from compliance.checks import test_aws_bucket as bucket_checks
-from compliance.checks import test_aws_chain as chain_checks
-from compliance.checks import test_aws_role as role_checks
-from compliance.model import Status
-from compliance.targets.snapshot import NamedPolicy, ObjectLock, Read, ScpLevel
 
 ROLE_CHECKS = (role_checks.test_aws_role_allows_put_under_prefix,
                role_checks.test_aws_role_and_key_policy_allow_kms_for_bucket_key,

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from chain_helpers import VENDOR, reference_trust, run_check, secret, view, with_trust, with_vendor
 
 from compliance.checks.test_aws_identity import (
     test_aws_session_tags_satisfy_tag_conditions as session_tags_check,
@@ -28,6 +27,8 @@ from compliance.checks.test_aws_trust import (
     test_aws_trust_network_conditions_admit_vendor_ips as network,
 )
 from compliance.model import Finding, Status
+
+from .chain_helpers import VENDOR, reference_trust, run_check, secret, view, with_trust, with_vendor
 
 TRUST_CHECKS = (vendor_allowed, wrong_id_denied, others_denied, string_equals, network, tag_session_check,
                 session_tags_check)
@@ -171,7 +172,7 @@ def test_unavailable_external_id_is_an_error(ref_chain: Any, reference_snapshot:
 def test_unreadable_role_is_an_error(ref_chain: Any, reference_snapshot: Any) -> None:
     from dataclasses import replace
 
-    from chain_helpers import unreadable
+    from .chain_helpers import unreadable
 
     snapshot = replace(reference_snapshot, role=unreadable("iam:GetRole"))
     for check in TRUST_CHECKS:

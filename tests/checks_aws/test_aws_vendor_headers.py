@@ -15,7 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from chain_helpers import (
+
+from compliance.chain.view import ChainView
+from compliance.checks import test_aws_bucket, test_aws_chain, test_aws_role
+from compliance.config import CannedAcl, Chain, SseHeader, UploadKind
+from compliance.model import EvidenceKind, Finding, Status
+
+from .chain_helpers import (
     BUCKET,
     ROLE,
     audit_bucket,
@@ -28,11 +34,6 @@ from chain_helpers import (
     view,
     with_vendor,
 )
-
-from compliance.chain.view import ChainView
-from compliance.checks import test_aws_bucket, test_aws_chain, test_aws_role
-from compliance.config import CannedAcl, Chain, SseHeader, UploadKind
-from compliance.model import EvidenceKind, Finding, Status
 
 BUCKET_DENY = test_aws_bucket.test_aws_bucket_policy_denies_no_intended_write
 CHAIN = test_aws_chain.test_aws_chain_allows_vendor_export

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_helpers import BUCKET, audit_bucket, reference_bucket_statements
 
 from compliance.config import default_chain_path
 from compliance.plugin import PACKAGE_DIR
+
+from .chain_helpers import BUCKET, audit_bucket, reference_bucket_statements
 
 SELECTED = "aws_chain_allows_vendor_export or aws_bucket_policy_denies_no_intended_write"
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from chain_helpers import deployment_from, provision, run_check, view
-from test_aws_access_points import ap_policy, deployment, restrictive_policy
-
 from compliance.chain.view import ChainView
 from compliance.checks import test_aws_proof as proofs
 from compliance.config import Chain
 from compliance.model import Status
 from compliance.targets.snapshot import Read
+
+from .chain_helpers import deployment_from, provision, run_check, view
+from .test_aws_access_points import ap_policy, deployment, restrictive_policy
 
 
 def chain_view(data: dict[str, Any], chain: Chain) -> ChainView:

@@ -7,7 +7,15 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chain_helpers import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compliance.checks import test_aws_proof as proofs
+from compliance.config import Chain
+from compliance.model import Status
+from compliance.targets.snapshot import AwsSnapshot
+
+from .chain_helpers import (
     BUCKET,
     ROLE,
     VENDOR,
@@ -21,13 +29,6 @@ from chain_helpers import (
     with_trust,
     without_restrict_public_buckets,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from compliance.checks import test_aws_proof as proofs
-from compliance.config import Chain
-from compliance.model import Status
-from compliance.targets.snapshot import AwsSnapshot
 
 RECORDS = f"arn:aws:s3:::{BUCKET}/qualio/*"
 SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -519,7 +520,7 @@ def test_outside_acl_grant_is_dead_when_acls_are_disabled(ref_chain: Chain, refe
 
 def test_export_role_reading_the_records_fails(ref_chain: Chain, reference_snapshot: AwsSnapshot) -> None:
     """The vendor holds the export role's sessions: a role that can read the records lets the vendor read them all."""
-    from chain_helpers import with_inline
+    from .chain_helpers import with_inline
 
     snapshot = with_inline(reference_snapshot, {"WriteAndRead": [
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": RECORDS}]})

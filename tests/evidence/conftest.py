@@ -5,10 +5,8 @@ Runs select the AWS checks (`-k aws`) so no Azurite is started; each run costs a
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import html
-import importlib
 import json
 import os
 import re
@@ -21,14 +19,6 @@ import pytest
 
 import compliance
 from compliance.targets.deployment import reference_deployment_path
-
-# pytester's in-process runs unload every module a run imported; native-extension packages (cryptography,
-# used for Azurite's TLS) break when re-imported. Importing them here keeps them loaded across runs.
-# WeasyPrint (Pango through cffi) segfaults when re-imported in the same process: keep it loaded as well.
-for _module in ("cryptography.hazmat.primitives.hashes", "cryptography.x509", "trustme", "azure.storage.blob",
-                "cryptography.hazmat.primitives.asymmetric.ed25519", "weasyprint", "pypdf"):
-    with contextlib.suppress(ImportError):
-        importlib.import_module(_module)
 
 COMPLIANCE_DIR = Path(compliance.__file__).resolve().parent
 EXTERNAL_ID = "ext-id-evidence-7c1e9a4d"

@@ -191,7 +191,8 @@ def _run_live(pytester: pytest.Pytester, server: Server, *args: str) -> tuple[py
 
 def _evidence(root: Path) -> dict[str, Any]:
     (run,) = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
-    return json.loads((run / "evidence.json").read_text(encoding="utf-8"))
+    evidence: dict[str, Any] = json.loads((run / "evidence.json").read_text(encoding="utf-8"))
+    return evidence
 
 
 # --- what the server saw ------------------------------------------------------------------------------------
@@ -290,7 +291,8 @@ def normalised(snapshot: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(data, sort_keys=True)
     for kind, pattern in enumerate(RANDOM_IDS):
         text = _canonical_ids(pattern, text, f"id{kind}")
-    return json.loads(text)
+    canonical: dict[str, Any] = json.loads(text)
+    return canonical
 
 
 def _canonical_ids(pattern: re.Pattern[str], text: str, label: str) -> str:

@@ -6,7 +6,7 @@ import json
 import re
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -152,9 +152,10 @@ class _Item:
     (lambda: Finding.passed("ok"), Status.PASS, "ok"),
     (lambda: (_ for _ in ()).throw(ReadError("s3:GetBucketPolicy", "AccessDenied", "no")), Status.ERROR,
      "Could not read s3:GetBucketPolicy (AccessDenied): no"),
-    (lambda: {}["missing"], Status.ERROR, "The check crashed (KeyError: 'missing'); the result is unverified."),
+    (lambda: dict[str, int]()["missing"], Status.ERROR,
+     "The check crashed (KeyError: 'missing'); the result is unverified."),
     (lambda: True, Status.ERROR, "The check returned bool, not a finding; the result is unverified."),
 ])
 def test_run_check_turns_every_failure_into_error(fn: Any, status: Status, message: str) -> None:
-    finding = compliance.plugin._run_check(_Item(fn), {})
+    finding = compliance.plugin._run_check(cast(pytest.Function, _Item(fn)), {})
     assert (finding.status, finding.message) == (status, message)

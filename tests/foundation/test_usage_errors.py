@@ -41,7 +41,9 @@ def _rename(section: str, old: str, new: str) -> Callable[[dict[str, Any]], None
     return lambda d: d[section].__setitem__(new, d[section].pop(old))
 
 
-BAD_CHAINS = {
+Mutation = Callable[[dict[str, Any]], object]
+
+BAD_CHAINS: dict[str, tuple[Mutation, str, str, str]] = {
     "missing-key": (lambda d: d["aws"].pop("bucket"), "aws.bucket", "missing required key", "add `bucket = "),
     "mistyped-key": (_set("aws", "min_retention_days", "2555"), "aws.min_retention_days", "whole number",
                      "min_retention_days = 2555"),
@@ -127,7 +129,7 @@ def _unset_env_placeholder(d: dict[str, Any]) -> None:
     d["aws"]["accounts"]["111122223333"]["roles"][0]["tags"]["owner"] = "{{env:FOUNDATION_UNSET_OWNER}}"
 
 
-BAD_DEPLOYMENTS = {
+BAD_DEPLOYMENTS: dict[str, tuple[Mutation, str, str, str]] = {
     "unknown-top-key": (lambda d: d.__setitem__("aws_accounts", {}), "aws_accounts", "unknown key",
                         "Fix: use one of: aws, azure, description"),
     "unknown-account-key": (_unknown_account_key, "aws.accounts.111122223333.bukets", "unknown key",

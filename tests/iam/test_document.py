@@ -13,7 +13,7 @@ from compliance.iam import Effect, PolicyKind, parse_policy
 ALLOW_GET = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
 
 
-def policy(*statements: dict[str, Any], version: str | None = "2012-10-17") -> dict[str, Any]:
+def policy(*statements: object, version: str | None = "2012-10-17") -> dict[str, Any]:
     document: dict[str, Any] = {"Statement": list(statements)}
     if version is not None:
         document["Version"] = version

@@ -181,7 +181,8 @@ def test_trust_policy_external_id_and_the_explanation() -> None:
 def test_the_trace_is_json_and_names_the_context_values_seen() -> None:
     bucket = doc(PolicyKind.RESOURCE, deny("s3:*", f"{BUCKET}/*", Sid="DenyInsecure", Principal="*",
                                            Condition={"Bool": {"aws:SecureTransport": "false"}}))
-    result = evaluate(request(**{"aws:SecureTransport": False}), identity_policies=[IDENTITY_ALLOW],
+    insecure: dict[str, Any] = {"aws:SecureTransport": False}
+    result = evaluate(request(**insecure), identity_policies=[IDENTITY_ALLOW],
                       resource_policy=bucket)
     assert result.summary() == (
         "Denied explicitly by bucket policy statement 'DenyInsecure' (aws:SecureTransport is false); "

@@ -205,4 +205,5 @@ def run_live(srv: LiveServer, chain: Path, evidence: Path, *args: str, env: Mapp
 
 def evidence_of(root: Path) -> dict[str, Any]:
     (run,) = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
-    return json.loads((run / "evidence.json").read_text(encoding="utf-8"))
+    evidence: dict[str, Any] = json.loads((run / "evidence.json").read_text(encoding="utf-8"))
+    return evidence

@@ -40,7 +40,9 @@ def step(workflow: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_triggers_and_permissions(workflow: dict[str, Any]) -> None:
-    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    yaml_on: Any = True  # YAML 1.1 reads a bare `on` as true
+    triggers = workflow.get("on", workflow.get(yaml_on))
+    assert triggers is not None
     assert "schedule" in triggers and "workflow_dispatch" in triggers
     assert workflow["permissions"]["id-token"] == "write"  # OIDC
     assert workflow["permissions"]["contents"] == "read"

@@ -52,8 +52,10 @@ def _strip(value: Any) -> Any:
 
 
 def comparable(document: dict[str, Any]) -> dict[str, Any]:
-    return _strip({k: document[k] for k in ("findings", "snapshots", "header", "totals", "coverage",
-                                             "checks_not_run", "exit_status", "chain_config")})
+    stripped: dict[str, Any] = _strip({k: document[k] for k in ("findings", "snapshots", "header", "totals",
+                                                                "coverage", "checks_not_run", "exit_status",
+                                                                "chain_config")})
+    return stripped
 
 
 @pytest.fixture(scope="module")
