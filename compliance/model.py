@@ -9,22 +9,34 @@ from typing import Any
 
 
 class Status(StrEnum):
+    """A check's result, and the two states of a coverage row that no finding carries (NOT_RUN, NOT_COVERED)."""
+
     PASS = "PASS"
     FAIL = "FAIL"
     ERROR = "ERROR"
     NOT_SUPPORTED = "NOT SUPPORTED BY TARGET"
     NOT_APPLICABLE = "NOT APPLICABLE"
+    NOT_RUN = "NOT RUN"  # coverage only: a check of the suite that did not run in this run
+    NOT_COVERED = "NOT COVERED BY THIS SUITE"  # coverage only: a requirement no check of the suite addresses
 
     @property
     def rank(self) -> int:
-        """Worst-first ordering used to summarise several findings into one status."""
+        """Worst-first ordering used to summarise several statuses into one. NOT RUN sits between NOT SUPPORTED and
+        NOT APPLICABLE: it hides nothing worse, but blocks a PASS."""
         return {
-            Status.ERROR: 4,
-            Status.FAIL: 3,
-            Status.NOT_SUPPORTED: 2,
-            Status.NOT_APPLICABLE: 1,
+            Status.ERROR: 6,
+            Status.FAIL: 5,
+            Status.NOT_SUPPORTED: 4,
+            Status.NOT_RUN: 3,
+            Status.NOT_APPLICABLE: 2,
+            Status.NOT_COVERED: 1,
             Status.PASS: 0,
         }[self]
+
+    @property
+    def is_finding(self) -> bool:
+        """Whether a check may return it (NOT RUN and NOT COVERED describe coverage, never a check's result)."""
+        return self not in (Status.NOT_RUN, Status.NOT_COVERED)
 
 
 class Severity(StrEnum):

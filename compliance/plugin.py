@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 import os
 import re
+import traceback
 from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ import compliance
 from compliance.config import default_chain_path
 from compliance.errors import ComplianceError, ConfigError, PolicyError, ReadError
 from compliance.evidence.capture import redact_report
+from compliance.evidence.record import REPORT_ATTRIBUTE, SNAPSHOT_ATTRIBUTE, Record, record_of, redacted, snapshot_of
+from compliance.evidence.recordlog import RecordLog
 from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
 from compliance.shard import SHARD_OPTION, parse_shard, select, write_shard_file
@@ -135,14 +138,14 @@ def pytest_configure(config: pytest.Config) -> None:
             # Before the run directory exists: a bad input is one usage-error line, never half evidence.
             validate_inputs(state, config)
             shard_chain_ids(config, state)
-        config.pluginmanager.register(RecordCollector(state), "compliance-record-collector")
         if _is_compliance_run(config):
             from compliance.evidence.rundir import prepare_run_dir
 
             if getattr(config.option, "dist", "no") == "load":
                 config.option.dist = "loadgroup"  # keep each chain's checks (and its snapshot read) on one worker
 
-            prepare_run_dir(config, state)
+            records = prepare_run_dir(config, state)
+            config.pluginmanager.register(RecordCollector(state, records), "compliance-record-collector")
             shard_text = config.getoption(SHARD_OPTION)
             if shard_text is not None and state.run_dir is not None and state.chain_config is not None:
                 write_shard_file(state.run_dir, parse_shard(shard_text), (c.id for c in state.chain_config.chains))
@@ -387,7 +390,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if finding.status is Status.FAIL:
         pytest.fail(f"FAIL: {finding.message}", pytrace=False)
     if finding.status is Status.ERROR:
-        pytest.fail(f"ERROR (could not verify): {finding.message}", pytrace=False)
+        crash = finding.details.get(TRACEBACK_KEY) if pyfuncitem.config.option.tbstyle == "long" else None
+        shown = f"\n{redactor.text(str(crash))}" if crash else ""
+        pytest.fail(f"ERROR (could not verify): {finding.message}{shown}", pytrace=False)
     pytest.skip(f"{finding.status.value}: {finding.message}")
 
 
@@ -396,6 +401,14 @@ def check_argnames(function: Any) -> tuple[str, ...]:
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return tuple(name for name, parameter in inspect.signature(function).parameters.items()
                  if parameter.kind in kinds and parameter.default is inspect.Parameter.empty)
+
+
+TRACEBACK_KEY = "traceback"
+"""The details key of a crashed check's traceback (kept in evidence.json, redacted; shown with --tb=long)."""
+
+
+def _traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def _run_check(item: pytest.Function, kwargs: dict[str, Any]) -> Finding:
@@ -408,9 +421,13 @@ def _run_check(item: pytest.Function, kwargs: dict[str, Any]) -> Finding:
     except ComplianceError as exc:
         return Finding.error(str(exc))
     except Exception as exc:  # an unexpected crash must become ERROR, never PASS
-        return Finding.error(f"The check crashed ({type(exc).__name__}: {exc}); the result is unverified.")
+        return Finding(Status.ERROR, f"The check crashed ({type(exc).__name__}: {exc}); the result is unverified.",
+                       details={TRACEBACK_KEY: _traceback(exc)})
     if not isinstance(result, Finding):
         return Finding.error(f"The check returned {type(result).__name__}, not a finding; the result is unverified.")
+    if not result.status.is_finding:
+        return Finding.error(f"The check returned the status {result.status.value}, which describes coverage, not a "
+                             "check's result; the result is unverified.")
     return result
 
 
@@ -426,63 +443,72 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     chain = callspec.params.get("chain") if callspec is not None else None
     finding = item.stash.get(FINDING_KEY, None)
     if call.when == "call" and finding is not None:
-        record = _record(state, meta, chain, finding)
+        pass
     elif call.when == "setup" and report.failed:
         message = call.excinfo.exconly() if call.excinfo else "setup failed"
-        finding = Finding.error(f"The check could not start: {state.redactor().text(message.splitlines()[0])}")
-        record = _record(state, meta, chain, finding)
+        crash = {TRACEBACK_KEY: _traceback(call.excinfo.value)} if call.excinfo else {}
+        finding = Finding(Status.ERROR, f"The check could not start: {message.splitlines()[0]}", details=crash)
         if item.config.option.tbstyle == "auto":  # one line for the reader; --tb=long keeps the traceback
-            report.longrepr = f"ERROR (could not verify): {finding.message}"
+            report.longrepr = f"ERROR (could not verify): {state.redactor().text(finding.message)}"
     else:
         return report
+    group_suffix = f"@{chain.id}" if chain is not None else ""
+    record = Record(check=meta, chain=chain.id if chain is not None else None,
+                    finding=redacted(finding, state.redactor()),
+                    recorded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    nodeid=item.nodeid.removesuffix(group_suffix) if group_suffix else item.nodeid)
+    setattr(report, REPORT_ATTRIBUTE, record)
     snapshot = state.snapshots.get(chain.id) if chain is not None else None
     if chain is not None and snapshot is not None and chain.id not in state.emitted_snapshots:
         state.emitted_snapshots.add(chain.id)
-        record["snapshot"] = state.redactor().json(snapshot.to_json())
-    report.compliance = record
+        setattr(report, SNAPSHOT_ATTRIBUTE, state.redactor().json(snapshot.to_json()))
     return report
 
 
-def _record(state: RunState, meta: Any, chain: Any, finding: Finding) -> dict[str, Any]:
-    redactor = state.redactor()
-    # the status is the suite's own vocabulary, never a secret: kept exact even when a short secret matches it
-    redacted = redactor.json(finding.to_json()) | {"status": finding.status.value}
-    return {
-        "check": meta.to_json(),
-        "chain": chain.id if chain is not None else None,
-        "finding": redacted,
-        "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Generator[None, Any, Any]:
+    """xdist worker: a check's record travels to the controller as its JSON."""
+    data = yield
+    if isinstance(data, dict) and isinstance(data.get(REPORT_ATTRIBUTE), Record):
+        data[REPORT_ATTRIBUTE] = data[REPORT_ATTRIBUTE].to_json()
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: Any) -> Generator[None, Any, Any]:
+    """xdist controller: the record's JSON is parsed back into a `Record` here, once, as the report arrives."""
+    report = yield
+    wire = getattr(report, REPORT_ATTRIBUTE, None)
+    if isinstance(wire, dict):
+        setattr(report, REPORT_ATTRIBUTE, Record.from_json(wire))
+    return report
 
 
 class RecordCollector:
-    """Collects every check's record on the controlling process (serial runs and xdist alike)."""
+    """Controller (serial runs and xdist alike): each check's record goes to the run's record log as it arrives;
+    each chain's snapshot is kept once (for the header and the per-check API calls)."""
 
-    def __init__(self, state: RunState) -> None:
+    def __init__(self, state: RunState, records: RecordLog) -> None:
         self.state = state
+        self.records = records
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record = getattr(report, "compliance", None)
+        record = record_of(report)
         if record is None:
             return
-        snapshot = record.get("snapshot")
-        if snapshot is not None and record.get("chain"):
-            self.state.snapshots_json[record["chain"]] = snapshot
-        nodeid = report.nodeid
-        group_suffix = f"@{record.get('chain')}"
-        if record.get("chain") and nodeid.endswith(group_suffix):
-            nodeid = nodeid.removesuffix(group_suffix)
-        self.state.records.append({k: v for k, v in record.items() if k != "snapshot"} | {"nodeid": nodeid})
+        snapshot = snapshot_of(report)
+        if snapshot is not None and record.chain:
+            self.state.snapshots_json[record.chain] = snapshot
+        self.records.append(record)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
-    record = getattr(report, "compliance", None)
+    record = record_of(report)
     if record is None:
         return None
-    status = record["finding"]["status"]
-    if status == Status.ERROR.value:
+    if record.status is Status.ERROR:
         return "error", "E", "ERROR"
-    if status in (Status.NOT_SUPPORTED.value, Status.NOT_APPLICABLE.value):
-        return "skipped", "s", status
+    if record.status in (Status.NOT_SUPPORTED, Status.NOT_APPLICABLE):
+        return "skipped", "s", record.status.value
     return None

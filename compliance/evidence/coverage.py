@@ -1,7 +1,7 @@
 """The control coverage matrix: every catalogued requirement, the checks under it, their worst status.
 
-Requirements no check covers are listed as such, and a check that exists but did not run in this
-run shows as NOT RUN, so a partial run can never look like full coverage.
+Requirements no check covers are listed as NOT COVERED, and a check that exists but did not run in this
+run shows as NOT RUN (both `Status` members), so a partial run can never look like full coverage.
 """
 
 from __future__ import annotations
@@ -13,19 +13,9 @@ from typing import Any
 from compliance.controls import REQUIREMENTS, Requirement
 from compliance.model import CheckMeta, Status
 
-NOT_RUN = "NOT RUN"
-NOT_COVERED = "NOT COVERED BY THIS SUITE"
 
-# NOT RUN sits between NOT SUPPORTED and NOT APPLICABLE: it hides nothing worse, but blocks a PASS.
-_RANKS: dict[str, float] = {**{s.value: float(s.rank) for s in Status}, NOT_RUN: 1.5}
-
-
-def rank(status: str) -> float:
-    return _RANKS.get(status, 5.0)
-
-
-def worst(statuses: Iterable[str]) -> str | None:
-    ordered = sorted(statuses, key=rank, reverse=True)
+def worst(statuses: Iterable[Status]) -> Status | None:
+    ordered = sorted(statuses, key=lambda s: s.rank, reverse=True)
     return ordered[0] if ordered else None
 
 
@@ -33,8 +23,8 @@ def worst(statuses: Iterable[str]) -> str | None:
 class CheckCoverage:
     check_id: str
     title: str
-    status: str  # a Status value or NOT_RUN
-    results: tuple[tuple[str, str], ...]  # (chain, status) per run instance
+    status: Status  # a finding's status, or NOT_RUN
+    results: tuple[tuple[str, Status], ...]  # (chain, status) per run instance
 
     def to_json(self) -> dict[str, Any]:
         return {"check": self.check_id, "title": self.title, "status": self.status,
@@ -47,8 +37,8 @@ class RequirementCoverage:
     checks: tuple[CheckCoverage, ...]
 
     @property
-    def status(self) -> str:
-        return worst(c.status for c in self.checks) or NOT_COVERED
+    def status(self) -> Status:
+        return worst(c.status for c in self.checks) or Status.NOT_COVERED
 
     def to_json(self) -> dict[str, Any]:
         r = self.requirement
@@ -56,34 +46,37 @@ class RequirementCoverage:
                 "status": self.status, "checks": [c.to_json() for c in self.checks]}
 
 
-def check_statuses(records: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+Result = tuple[str, str, Status]
+"""One finding of the run, as coverage needs it: (check id, chain or "-", status)."""
+
+
+def check_statuses(results: Iterable[Result]) -> dict[str, list[tuple[str, Status]]]:
     """check id → [(chain, status)] of this run's findings."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for record in records:
-        out.setdefault(record["check"]["id"], []).append(
-            (str(record.get("chain") or "-"), record["finding"]["status"]))
+    out: dict[str, list[tuple[str, Status]]] = {}
+    for check_id, chain, status in results:
+        out.setdefault(check_id, []).append((chain, status))
     return out
 
 
-def coverage(records: Iterable[Mapping[str, Any]], checks: Mapping[str, CheckMeta]) -> list[RequirementCoverage]:
+def coverage(results: Iterable[Result], checks: Mapping[str, CheckMeta]) -> list[RequirementCoverage]:
     """The matrix, in catalogue order. `checks` is every check the suite has (run or not)."""
-    ran = check_statuses(records)
+    ran = check_statuses(results)
     rows: list[RequirementCoverage] = []
     for requirement in REQUIREMENTS.values():
         under: list[CheckCoverage] = []
         for meta in sorted(checks.values(), key=lambda m: m.id):
             if requirement.id not in meta.controls:
                 continue
-            results = tuple(sorted(ran.get(meta.id, [])))
-            status = worst(s for _, s in results) or NOT_RUN
-            under.append(CheckCoverage(meta.id, meta.title, status, results))
+            per_chain = tuple(sorted(ran.get(meta.id, [])))
+            status = worst(s for _, s in per_chain) or Status.NOT_RUN
+            under.append(CheckCoverage(meta.id, meta.title, status, per_chain))
         rows.append(RequirementCoverage(requirement, tuple(under)))
     return rows
 
 
-def tally(statuses: Iterable[str]) -> dict[str, int]:
+def tally(statuses: Iterable[Status]) -> dict[Status, int]:
     """Counts per status, worst first."""
-    counts: dict[str, int] = {}
+    counts: dict[Status, int] = {}
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: rank(kv[0]), reverse=True))
+    return dict(sorted(counts.items(), key=lambda kv: kv[0].rank, reverse=True))

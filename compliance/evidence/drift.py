@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import ComplianceError
+from compliance.evidence.record import Record, RecordError
 from compliance.redaction import Redactor
 
 SCHEMA_PREFIX = "export-chain-compliance/evidence/"
@@ -124,21 +125,22 @@ def _diff(before: Any, after: Any, since: str) -> str:
     return "\n".join(lines)
 
 
-def _findings(document: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, Any]]:
-    out: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for record in document.get("findings") or []:
+def _findings(document: Mapping[str, Any]) -> dict[tuple[str, str], Record]:
+    """(check id, chain) → record; a finding not in the shape a run writes (an older or damaged baseline) is
+    left out."""
+    out: dict[tuple[str, str], Record] = {}
+    for data in document.get("findings") or []:
         try:
-            out[(str(record["check"]["id"]), str(record.get("chain") or "-"))] = record
-        except (KeyError, TypeError):
+            record = Record.from_json(data)
+        except RecordError:
             continue
+        out[(record.check.id, record.chain_label)] = record
     return out
 
 
-def _summary(record: Mapping[str, Any]) -> dict[str, Any]:
-    finding = record.get("finding") or {}
-    check = record.get("check") or {}
-    return {"check": check.get("id"), "title": check.get("title"), "chain": record.get("chain"),
-            "status": finding.get("status"), "message": finding.get("message")}
+def _summary(record: Record) -> dict[str, Any]:
+    return {"check": record.check.id, "title": record.check.title, "chain": record.chain,
+            "status": record.status, "message": record.finding.message}
 
 
 def _without_generated_ids(value: Any) -> Any:
@@ -198,12 +200,12 @@ def compare(baseline: Mapping[str, Any], current: Mapping[str, Any], redactor: R
     old_f, new_f = _findings(baseline), _findings(current)
     status_changes, reworded = [], []
     for key in sorted(set(old_f) & set(new_f)):
-        before_s, after_s = _summary(old_f[key]), _summary(new_f[key])
         shown = _summary(shown_new[key])
-        if before_s["status"] != after_s["status"]:
-            status_changes.append({**shown, "before": before_s["status"], "after": after_s["status"]})
-        elif before_s["message"] != after_s["message"]:
-            reworded.append({**shown, "before_message": _summary(shown_old[key])["message"]})
+        old_record, new_record = old_f[key], new_f[key]
+        if old_record.status is not new_record.status:
+            status_changes.append({**shown, "before": old_record.status, "after": new_record.status})
+        elif old_record.finding.message != new_record.finding.message:
+            reworded.append({**shown, "before_message": shown_old[key].finding.message})
     return {
         "baseline": {"path": baseline.get("_source"), "started": baseline.get("started"),
                      "finished": baseline.get("finished"), "suite_version": baseline.get("suite_version")},

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import platform
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
 import compliance
 from compliance.evidence.attribution import attribution
+from compliance.evidence.record import Record
 from compliance.evidence.run_view import RunView
 from compliance.redaction import MARK
 
@@ -45,9 +46,10 @@ def versions() -> dict[str, str]:
     return found
 
 
-def chain_summaries(state: RunView) -> list[dict[str, Any]]:
+def chain_summaries(state: RunView, records: Iterable[Record] = ()) -> list[dict[str, Any]]:
     """One summary per configured chain: vendor, role, bucket, prefix, Azure container. No secret values."""
     config = state.chain_config
+    emulator_urls = _emulator_urls(state, records)
     if config is None:
         return []
     out: list[dict[str, Any]] = []
@@ -71,7 +73,7 @@ def chain_summaries(state: RunView) -> list[dict[str, Any]]:
             summary["azure_container"] = chain.azure.container
             summary["azure_sas"] = f"{MARK} (from environment variable {chain.azure.sas_env})"
         summary["aws_endpoint"] = _aws_endpoint(state)
-        summary["azure_emulator_url"] = _emulator_url(state, chain.id) if chain.azure is not None else None
+        summary["azure_emulator_url"] = emulator_urls.get(chain.id) if chain.azure is not None else None
         out.append(summary)
     return out
 
@@ -89,17 +91,20 @@ def _aws_endpoint(state: RunView) -> str:
     return "AWS (the regional endpoints of the configured region)"
 
 
-def _emulator_url(state: RunView, chain_id: str) -> str | None:
-    """The emulator address the Azure checks actually used (Azurite), when it differs from the configured account."""
+def _emulator_urls(state: RunView, records: Iterable[Record]) -> dict[str, str]:
+    """Per chain: the emulator address its Azure checks actually used (Azurite), when it differs from the configured
+    account (the first loopback resource among the chain's records, in node-id order)."""
     if not state.is_emulated:
-        return None
-    for record in state.records:
-        resource = str((record.get("finding") or {}).get("resource") or "")
-        if record.get("chain") == chain_id and (match := _LOOPBACK.match(resource)):
+        return {}
+    found: dict[str, str] = {}
+    for record in records:
+        if record.chain is None or record.chain in found:
+            continue
+        if match := _LOOPBACK.match(record.finding.resource):
             scheme, _, rest = match.group(0).partition("://")
             host, *path = rest.split("/")
-            return f"{scheme}://{host}/" + "/".join(p for p in path[:2] if p)
-    return None
+            found[record.chain] = f"{scheme}://{host}/" + "/".join(p for p in path[:2] if p)
+    return found
 
 
 def identities(state: RunView) -> list[dict[str, Any]]:
@@ -131,17 +136,15 @@ def _seeds(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from _seeds(item, path)
 
 
-def fuzzing(state: RunView) -> dict[str, Any]:
-    """The Hypothesis example budget and every seed a check recorded in its finding."""
+def fuzzing(state: RunView, records: Iterable[Record] = ()) -> dict[str, Any]:
+    """The Hypothesis example budget and every seed a check recorded in its finding (records in node-id order)."""
     seeds: list[dict[str, Any]] = []
-    for record in sorted(state.records, key=lambda r: str(r.get("nodeid"))):  # serial and -n N runs agree
-        finding = record.get("finding") or {}
-        found = dict(_seeds(finding.get("details") or {}))
-        for item in finding.get("evidence") or []:
-            found.update(_seeds(item.get("data") if isinstance(item, dict) else None))
+    for record in records:
+        found = dict(_seeds(dict(record.finding.details)))
+        for item in record.finding.evidence:
+            found.update(_seeds(item.data))
         for key, seed in sorted(found.items()):
-            seeds.append({"check": record["check"]["id"], "chain": record.get("chain"), "key": key,
-                          "seed": seed})
+            seeds.append({"check": record.check.id, "chain": record.chain, "key": key, "seed": seed})
     return {"examples_per_check": state.options.get(FUZZ_OPTION), "seeds": seeds}
 
 
@@ -164,7 +167,8 @@ def is_what_if(state: RunView) -> bool:
     return bool(state.options.get(PROPOSED_OPTION))
 
 
-def run_header(state: RunView, finished: datetime) -> dict[str, Any]:
+def run_header(state: RunView, records: Iterable[Record], finished: datetime) -> dict[str, Any]:
+    """The run's header; `records` is read once per use (in node-id order, as the record log yields them)."""
     config = state.chain_config
     signature = state.resources.get(SIGNATURE_KEY)
     return {
@@ -178,12 +182,12 @@ def run_header(state: RunView, finished: datetime) -> dict[str, Any]:
         "deployment_file": str(state.deployment_path) if state.deployment_path else (
             "bundled reference deployment" if state.is_emulated else None),
         "chain_config": {"path": str(state.chain_path), "sha256": config.sha256 if config else None},
-        "chains": chain_summaries(state),
+        "chains": chain_summaries(state, records),
         "identities": identities(state),
         "started": iso_utc(state.started),
         "finished": iso_utc(finished),
         "versions": versions(),
-        "fuzzing": fuzzing(state),
+        "fuzzing": fuzzing(state, records),
         "signed": signature is not None,
         "signature": dict(signature) if isinstance(signature, dict) else None,
     }

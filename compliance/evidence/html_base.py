@@ -7,27 +7,26 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
-from compliance.evidence.coverage import NOT_COVERED, NOT_RUN
 from compliance.model import Status
 
 # How each status reads to someone who is not a cloud expert. None of the non-PASS labels reads as a pass.
-LABELS: dict[str, str] = {
-    Status.PASS.value: "PASS",
-    Status.FAIL.value: "FAIL",
-    Status.ERROR.value: "ERROR: could not verify",
-    Status.NOT_SUPPORTED.value: "NOT SUPPORTED BY TARGET: not verified",
-    Status.NOT_APPLICABLE.value: "NOT APPLICABLE",
-    NOT_RUN: "NOT RUN",
-    NOT_COVERED: "NOT COVERED BY THIS SUITE",
+LABELS: dict[Status, str] = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.ERROR: "ERROR: could not verify",
+    Status.NOT_SUPPORTED: "NOT SUPPORTED BY TARGET: not verified",
+    Status.NOT_APPLICABLE: "NOT APPLICABLE",
+    Status.NOT_RUN: "NOT RUN",
+    Status.NOT_COVERED: "NOT COVERED BY THIS SUITE",
 }
-_CLASSES: dict[str, str] = {
-    Status.PASS.value: "pass",
-    Status.FAIL.value: "fail",
-    Status.ERROR.value: "error",
-    Status.NOT_SUPPORTED.value: "unsupported",
-    Status.NOT_APPLICABLE.value: "na",
-    NOT_RUN: "notrun",
-    NOT_COVERED: "uncovered",
+_CLASSES: dict[Status, str] = {
+    Status.PASS: "pass",
+    Status.FAIL: "fail",
+    Status.ERROR: "error",
+    Status.NOT_SUPPORTED: "unsupported",
+    Status.NOT_APPLICABLE: "na",
+    Status.NOT_RUN: "notrun",
+    Status.NOT_COVERED: "uncovered",
 }
 
 
@@ -35,9 +34,8 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def badge(status: str) -> str:
-    css = _CLASSES.get(status, "error")
-    return f'<span class="ecc-st ecc-st-{css}">{esc(LABELS.get(status, status))}</span>'
+def badge(status: Status) -> str:
+    return f'<span class="ecc-st ecc-st-{_CLASSES[status]}">{esc(LABELS[status])}</span>'
 
 
 def kv_table(rows: Iterable[tuple[str, str]], css: str = "ecc-kv") -> str:

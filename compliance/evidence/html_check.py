@@ -7,6 +7,8 @@ from typing import Any
 
 from compliance.controls import REQUIREMENTS
 from compliance.evidence.html_base import badge, esc, kv_table, pre_json, table
+from compliance.evidence.record import Record
+from compliance.model import CheckMeta, Evidence, Remediation
 
 HEADER_CELLS = (
     '<th class="sortable" data-column-type="status">Status</th>',
@@ -27,21 +29,21 @@ _KIND_TITLES = {
 }
 
 
-def row_cells(record: Mapping[str, Any] | None, outcome: str) -> list[str]:
+def row_cells(record: Record | None, outcome: str) -> list[str]:
     """The cells this report adds in front of pytest-html's (all on one line: pytest-html parses them)."""
     if record is None:
         return ['<td class="col-status"></td>', '<td class="col-check"></td>', '<td class="col-severity"></td>',
                 "<td></td>", f"<td>{esc(outcome)}</td>"]
-    check, finding = record["check"], record["finding"]
-    controls = ", ".join(esc(c) for c in check.get("controls", []))
-    severity = esc(check.get("severity"))
+    check = record.check
+    controls = ", ".join(esc(c) for c in check.controls)
+    severity = esc(check.severity.value)
     return [
-        f'<td class="col-status">{badge(finding["status"])}</td>',
-        f'<td class="col-check"><span class="ecc-mono">{esc(check["id"])}</span>'
-        f'<div class="ecc-title">{esc(check.get("title"))}</div></td>',
+        f'<td class="col-status">{badge(record.status)}</td>',
+        f'<td class="col-check"><span class="ecc-mono">{esc(check.id)}</span>'
+        f'<div class="ecc-title">{esc(check.title)}</div></td>',
         f'<td class="col-severity"><span class="ecc-sev-{severity}">{severity}</span></td>',
         f"<td>{controls}</td>",
-        f"<td>{esc(finding.get('message'))}</td>",
+        f"<td>{esc(record.finding.message)}</td>",
     ]
 
 
@@ -102,69 +104,66 @@ def _render_data(kind: str, data: Any) -> str:
     return pre_json(data)
 
 
-def _evidence_block(item: Mapping[str, Any]) -> str:
-    kind = str(item.get("kind", "note"))
-    origin = f"; from API call {item['source']}" if ":" in str(item.get("source") or "") else (
-        f"; source: {item['source']}" if item.get("source") else "")
+def _evidence_block(item: Evidence) -> str:
+    kind = item.kind.value
+    origin = f"; from API call {item.source}" if ":" in item.source else (
+        f"; source: {item.source}" if item.source else "")
     source = f' <span class="ecc-note">({esc(_KIND_TITLES.get(kind, kind) + origin)})</span>'
-    return (f"<details open><summary>{esc(item.get('label'))}{source}</summary>"
-            f"{_render_data(kind, item.get('data'))}</details>")
+    return (f"<details open><summary>{esc(item.label)}{source}</summary>"
+            f"{_render_data(kind, item.data)}</details>")
 
 
-def _remediation(check: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+def _remediation(check: CheckMeta, specific: Remediation | None) -> str:
     """The fix built from this finding (when the check made one), next to the check's general remediation."""
-    specific = finding.get("remediation")
-    general = esc(check.get("remediation"))
-    if not specific:
+    general = esc(check.remediation)
+    if specific is None:
         return general
-    return (f'<div class="ecc-fix"><b>For this finding:</b> {esc(specific.get("summary"))}'
-            + (pre_json(specific["fix"]) if specific.get("fix") is not None else "")
-            + (f'<p class="ecc-note">{esc(specific["note"])}</p>' if specific.get("note") else "")
+    return (f'<div class="ecc-fix"><b>For this finding:</b> {esc(specific.summary)}'
+            + (pre_json(specific.fix) if specific.fix is not None else "")
+            + (f'<p class="ecc-note">{esc(specific.note)}</p>' if specific.note else "")
             + f'</div><div class="ecc-note">In general: {general}</div>')
 
 
-def _calls_block(calls: Sequence[Mapping[str, Any]], evidence: Sequence[Mapping[str, Any]]) -> str:
+def _calls_block(calls: Sequence[Mapping[str, Any]], evidence: Sequence[Evidence]) -> str:
     """One row per API call: its name, the IAM action it is authorised as, its result, the evidence it produced."""
     rows = []
     for c in calls:
         key = call_key(c)
-        produced = [str(e.get("label")) for e in evidence if str(e.get("source") or "").lower() == key.lower()]
+        produced = [e.label for e in evidence if e.source.lower() == key.lower()]
         rows.append([f'<span class="ecc-mono">{esc(key)}</span>', esc(", ".join(_authorised_as(c)) or "none needed"),
                      esc(c.get("status")), esc(c.get("error_code") or "none"),
                      esc("; ".join(produced) or "input read for the check (no separate evidence item)")])
     return table(("API call", "IAM action", "HTTP status", "error code", "evidence it produced"), rows)
 
 
-def detail_html(record: Mapping[str, Any], api_calls: Sequence[Mapping[str, Any]]) -> str:
+def detail_html(record: Record, api_calls: Sequence[Mapping[str, Any]]) -> str:
     """The readable evidence of one finding: what, why, how to fix, and everything it was based on."""
-    check, finding = record["check"], record["finding"]
+    check, finding = record.check, record.finding
     controls = "<br>".join(
         f"{esc(c)}: {esc(REQUIREMENTS[c].framework + ' ' + REQUIREMENTS[c].clause + ', ' + REQUIREMENTS[c].title)}"
-        if c in REQUIREMENTS else esc(c) for c in check.get("controls", []))
+        if c in REQUIREMENTS else esc(c) for c in check.controls)
     facts = kv_table([
-        ("Check ID", f'<span class="ecc-mono">{esc(check["id"])}</span>'),
-        ("Expectation", esc(check.get("title"))),
-        ("Severity", esc(check.get("severity"))),
-        ("Chain", esc(record.get("chain"))),
-        ("Resource", f'<span class="ecc-mono">{esc(finding.get("resource") or "-")}</span>'),
+        ("Check ID", f'<span class="ecc-mono">{esc(check.id)}</span>'),
+        ("Expectation", esc(check.title)),
+        ("Severity", esc(check.severity.value)),
+        ("Chain", esc(record.chain)),
+        ("Resource", f'<span class="ecc-mono">{esc(finding.resource or "-")}</span>'),
         ("Controls", controls),
-        ("Why it matters", esc(check.get("rationale"))),
-        ("Remediation", _remediation(check, finding)),
-        ("Recorded at (UTC)", esc(record.get("recorded_at"))),
+        ("Why it matters", esc(check.rationale)),
+        ("Remediation", _remediation(check, finding.remediation)),
+        ("Recorded at (UTC)", esc(record.recorded_at)),
     ])
     parts = ['<div class="ecc-detail">', facts]
-    evidence = finding.get("evidence") or []
+    evidence = finding.evidence
     parts.append("<h4>Evidence</h4>")
     parts.extend(_evidence_block(item) for item in evidence)
     if not evidence:
         parts.append('<p class="ecc-note">The check attached no evidence beyond its finding (in the row above).</p>')
-    sources = [str(e.get("source") or "") for e in evidence]
-    calls = _matching_calls(check.get("permissions", []), api_calls, sources)
+    calls = _matching_calls(check.permissions, api_calls, [e.source for e in evidence])
     if calls:
         parts.append("<h4>API calls that read this check's inputs</h4>" + _calls_block(calls, evidence))
-    details = finding.get("details") or {}
-    if details:
-        parts.append("<details><summary>Details</summary>" + pre_json(details) + "</details>")
+    if finding.details:
+        parts.append("<details><summary>Details</summary>" + pre_json(dict(finding.details)) + "</details>")
     parts.append("</div>")
     return "".join(parts)
 

@@ -6,24 +6,24 @@ the HTML as written, readable without JavaScript.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from compliance.evidence.coverage import NOT_RUN, rank
 from compliance.evidence.header import WHAT_IF_BANNER
 from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table
 from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES
+from compliance.evidence.record import Record
 from compliance.evidence.signing import SIGNATURES_DIR, Meaning
 from compliance.evidence.style import CSS
 from compliance.evidence.verdict import verdict_of
 from compliance.model import Status
 
-_VERIFIED = (Status.PASS.value, Status.FAIL.value)
+_VERIFIED = (Status.PASS, Status.FAIL)
 
 
 def verdict(document: Mapping[str, Any]) -> str:
     totals: Mapping[str, int] = document.get("totals") or {}
-    counts = ", ".join(f"{n} {LABELS.get(s, s)}" for s, n in totals.items()) or "no checks ran"
+    counts = ", ".join(f"{n} {LABELS[Status(s)]}" for s, n in totals.items()) or "no checks ran"
     result = verdict_of(document)
     extra = f"; {result.not_run} check(s) of the suite did not run" if result.not_run else ""
     return (f'<div class="ecc-verdict ecc-verdict-{result.verdict.css}">{esc(result.sentence)}</div>'
@@ -114,12 +114,11 @@ def _chain_rows(chain: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _counted(checks: Sequence[Mapping[str, Any]]) -> str:
     """How many of a requirement's checks verified it; NOT SUPPORTED and NOT RUN are said, never counted as run."""
-    verified = sum(1 for c in checks if c["status"] in _VERIFIED)
+    verified = sum(1 for c in checks if Status(c["status"]) in _VERIFIED)
     parts = [f"{verified} of {len(checks)} checks verified it"]
-    for status, words in ((Status.ERROR.value, "could not verify"), (Status.NOT_SUPPORTED.value,
-                          "not supported by the target"), (Status.NOT_APPLICABLE.value, "not applicable"),
-                          (NOT_RUN, "not run")):
-        n = sum(1 for c in checks if c["status"] == status)
+    for status, words in ((Status.ERROR, "could not verify"), (Status.NOT_SUPPORTED, "not supported by the target"),
+                          (Status.NOT_APPLICABLE, "not applicable"), (Status.NOT_RUN, "not run")):
+        n = sum(1 for c in checks if Status(c["status"]) is status)
         if n:
             parts.append(f"{n} {words}")
     return "; ".join(parts)
@@ -134,26 +133,28 @@ def _matrix(coverage: Sequence[Mapping[str, Any]]) -> str:
             rows.append(f'<tr class="ecc-fw"><th colspan="4">{esc(framework)}</th></tr>')
         checks = req["checks"]
         listed = "<br>".join(
-            f'{badge(c["status"])} <span class="ecc-mono">{esc(c["check"])}</span>' for c in checks
+            f'{badge(Status(c["status"]))} <span class="ecc-mono">{esc(c["check"])}</span>' for c in checks
         ) or '<span class="ecc-note">no check of this suite addresses this requirement</span>'
         counted = f'<div class="ecc-note">{esc(_counted(checks))}</div>' if checks else ""
         rows.append(f'<tr><td class="ecc-req">{esc(req["clause"])}</td><td>{esc(req["title"])}</td>'
-                    f'<td>{badge(req["status"])}{counted}</td><td>{listed}</td></tr>')
+                    f'<td>{badge(Status(req["status"]))}{counted}</td><td>{listed}</td></tr>')
     head = "<tr><th>Requirement</th><th>Title</th><th>Worst status</th><th>Checks (status)</th></tr>"
     return f'<table class="ecc-table ecc-matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _results(findings: Sequence[Mapping[str, Any]]) -> str:
-    ordered = sorted(findings, key=lambda r: (-rank(r["finding"]["status"]), r["check"]["id"], str(r.get("chain"))))
-    rows = ([badge(r["finding"]["status"]), f'<span class="ecc-mono">{esc(r["check"]["id"])}</span><br>'
-             f'{esc(r["check"]["title"])}', esc(r["check"]["severity"]), esc(r.get("chain")),
-             esc(", ".join(r["check"]["controls"])), esc(r["finding"]["message"])] for r in ordered)
-    return table(("Status", "Check", "Severity", "Chain", "Controls", "Finding"), rows)
+def _results(findings: Iterable[Record]) -> str:
+    def row(r: Record) -> tuple[tuple[int, str, str], list[str]]:
+        return ((-r.status.rank, r.check.id, str(r.chain)), [
+            badge(r.status), f'<span class="ecc-mono">{esc(r.check.id)}</span><br>{esc(r.check.title)}',
+            esc(r.check.severity.value), esc(r.chain), esc(", ".join(r.check.controls)), esc(r.finding.message)])
+
+    rows = sorted((row(r) for r in findings), key=lambda keyed: keyed[0])
+    return table(("Status", "Check", "Severity", "Chain", "Controls", "Finding"), (cells for _, cells in rows))
 
 
 def _finding_list(items: Sequence[Mapping[str, Any]]) -> str:
     return table(("Check", "Chain", "Status", "Finding"), (
-        [f'<span class="ecc-mono">{esc(i["check"])}</span>', esc(i["chain"]), badge(str(i["status"])),
+        [f'<span class="ecc-mono">{esc(i["check"])}</span>', esc(i["chain"]), badge(Status(i["status"])),
          esc(i["message"])] for i in items))
 
 
@@ -179,8 +180,8 @@ def drift_html(drift: Mapping[str, Any] | None) -> str:
              f'<p class="ecc-note">Baseline: <code>{esc(base["path"])}</code> (run of {esc(base["started"])}, '
              f"suite {esc(base['suite_version'])}). {esc(drift.get('note') or '')}</p>"]
     if drift["status_changes"]:
-        rows = ([f'<span class="ecc-mono">{esc(c["check"])}</span>', esc(c["chain"]), badge(c["before"]),
-                 badge(c["after"]), esc(c["message"])] for c in drift["status_changes"])
+        rows = ([f'<span class="ecc-mono">{esc(c["check"])}</span>', esc(c["chain"]), badge(Status(c["before"])),
+                 badge(Status(c["after"])), esc(c["message"])] for c in drift["status_changes"])
         parts.append("<h3>Checks whose status changed</h3>"
                      + table(("Check", "Chain", "Before", "Now", "Finding now"), rows))
     if drift["new_findings"]:
@@ -247,7 +248,8 @@ def signature_page(document: Mapping[str, Any]) -> str:
                     rows, css="ecc-table ecc-sigs"))
 
 
-def summary_html(document: Mapping[str, Any], *, interactive: bool = True) -> str:
+def summary_html(document: Mapping[str, Any], findings: Iterable[Record], *, interactive: bool = True) -> str:
+    """The summary page; `findings` are the run's records (evidence.json's findings, or the record log)."""
     chains = document["header"]["chains"]
     chain_html = "".join(
         (f"<h3>Chain <code>{esc(c['id'])}</code></h3>" if len(chains) > 1 else "") + kv_table(_chain_rows(c))
@@ -262,7 +264,7 @@ def summary_html(document: Mapping[str, Any], *, interactive: bool = True) -> st
         _drift_headline(document.get("drift")),
         "<h2>The export chain checked</h2>", chain_html,
         "<h2>This run</h2>", kv_table(_run_rows(document)),
-        "<h2>Results</h2>", _results(document["findings"]),
+        "<h2>Results</h2>", _results(findings),
         "<h2>Control coverage</h2>",
         '<p class="ecc-note">Every 21 CFR Part 11 and EU GMP Annex 11 requirement that bears on storing exported '
         "records, the checks that address it and the worst status among them. Requirements no check addresses "

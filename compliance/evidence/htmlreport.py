@@ -5,7 +5,7 @@ Registered only when pytest-html is active (its hook specifications exist only t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from compliance.evidence.header import versions
 from compliance.evidence.html_check import HEADER_CELLS, RESULT_HEADER, detail_html, result_cell, row_cells
 from compliance.evidence.html_summary import summary_html
+from compliance.evidence.record import Record, record_of, snapshot_of
 from compliance.evidence.run_view import RunView
 
 _OUTCOMES = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped"}
@@ -32,9 +33,11 @@ def _outcome(report: Any) -> str:
 class HtmlReport:
     """Turns pytest-html's developer table into an inspector's report."""
 
-    def __init__(self, state: RunView, document: Callable[[pytest.Session], dict[str, Any]]) -> None:
+    def __init__(self, state: RunView, document: Callable[[pytest.Session], dict[str, Any]],
+                 records: Iterable[Record]) -> None:
         self.state = state
         self.document = document
+        self.records = records
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -57,34 +60,32 @@ class HtmlReport:
         cells[:] = [*HEADER_CELLS, *original[1:], RESULT_HEADER]
 
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        record = getattr(report, "compliance", None)
+        record = record_of(report)
         cells[:] = [*row_cells(record, _outcome(report)), *cells[1:], result_cell(_outcome(report))]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Attach the evidence as extras before pytest-html (trylast) renders the row."""
-        record = getattr(report, "compliance", None)
+        record = record_of(report)
         if record is None:
             return
         from pytest_html import extras
 
-        chain = record.get("chain")
-        snapshot = record.get("snapshot") or self.state.snapshots_json.get(chain or "") or {}
+        snapshot = snapshot_of(report) or self.state.snapshots_json.get(record.chain or "") or {}
         calls = snapshot.get("api_calls") or []
-        clean = {k: v for k, v in record.items() if k != "snapshot"}
         report_extras = list(getattr(report, "extras", []))
-        report_extras.append(extras.html(detail_html(clean, calls)))
-        report_extras.append(extras.json(clean, name="finding.json"))
+        report_extras.append(extras.html(detail_html(record, calls)))
+        report_extras.append(extras.json(record.to_json(), name="finding.json"))
         setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
 
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
         """A check's log starts with its outcome in words, not pytest's (path, line, reason) skip tuple."""
         longrepr = getattr(report, "longrepr", None)
-        if getattr(report, "compliance", None) is not None and isinstance(longrepr, tuple) and data:
+        if record_of(report) is not None and isinstance(longrepr, tuple) and data:
             data[0] = escape(str(longrepr[2]).removeprefix("Skipped: ")) + "\n"
         if data == [NO_LOG]:  # pytest-html's filler: no empty log box in the inspector's report
             data.clear()
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
-        prefix.append(summary_html(self.document(session)))
+        prefix.append(summary_html(self.document(session), self.records))

@@ -37,8 +37,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from compliance.errors import ComplianceError, ConfigError, one_line
-from compliance.evidence.coverage import NOT_COVERED, NOT_RUN, tally, worst
+from compliance.evidence.coverage import coverage, tally
 from compliance.evidence.manifest import MANIFEST_NAME, ManifestError, SignatureState, verify_run, write_manifest
+from compliance.evidence.record import Record, RecordError, check_meta_of
 from compliance.evidence.signing import (
     ALGORITHM,
     Meaning,
@@ -71,6 +72,7 @@ class Part:
     shard: Mapping[str, Any]
     manifest_sha256: str
     signatures: tuple[dict[str, Any], ...]
+    records: tuple[Record, ...]  # the part's findings, parsed once
 
     @property
     def index(self) -> int:
@@ -121,7 +123,15 @@ def load_part(run_dir: Path, public_keys: Sequence[Ed25519PublicKey]) -> Part:
         raise _refuse(run_dir, f"{JSON_NAME} is not an evidence record", "use the run directory the shard wrote")
     signatures = tuple({"file": c.name, **{k: v for k, v in c.signature.to_json().items() if k != "signature"}}
                        for c in result.signatures if c.signature is not None)
-    return Part(run_dir, document, shard, result.manifest_sha256, signatures)
+    findings = document.get("findings") or []
+    try:
+        if not isinstance(findings, list):
+            raise RecordError("findings: not a list")
+        records = tuple(Record.from_json(r) for r in findings)
+    except RecordError as exc:
+        raise _refuse(run_dir, f"{JSON_NAME} holds a finding not in the shape a run writes ({exc})",
+                      "use the run directory the shard wrote") from None
+    return Part(run_dir, document, shard, result.manifest_sha256, signatures, records)
 
 
 def _same(parts: Sequence[Part], what: str, value: Any, fix: str) -> None:
@@ -154,7 +164,7 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
             raise _refuse(part.run_dir, f"duplicates shard {part.shard['index']}/{part.shard['total']} of "
                           f"{seen[part.index].run_dir}", "pass each shard's run directory once")
         seen[part.index] = part
-        extra = {r.get("chain") for r in part.document.get("findings") or []} - set(part.shard.get("chains") or [])
+        extra = {r.chain for r in part.records} - set(part.shard.get("chains") or [])
         if extra:
             raise _refuse(part.run_dir, f"holds findings of chains outside its shard ({sorted(map(str, extra))})",
                           "use the run directory the shard wrote")
@@ -167,30 +177,16 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
     return [seen[k] for k in sorted(seen)]
 
 
-def _coverage(parts: Sequence[Part]) -> list[dict[str, Any]]:
-    """The coverage matrix over every part: each check's results joined, statuses recomputed (worst wins)."""
-    rows: list[dict[str, Any]] = []
-    for index, row in enumerate(parts[0].document.get("coverage") or []):
-        checks: list[dict[str, Any]] = []
-        for position, check in enumerate(row.get("checks") or []):
-            results = sorted((r for p in parts for r in p.document["coverage"][index]["checks"][position]["results"]),
-                             key=lambda r: (str(r["chain"]), str(r["status"])))
-            status = worst(r["status"] for r in results) or NOT_RUN
-            checks.append({**check, "status": status, "results": results})
-        rows.append({**row, "checks": checks, "status": worst(c["status"] for c in checks) or NOT_COVERED})
-    return rows
-
-
 def merged_document(parts: Sequence[Part], signature: Mapping[str, str] | None) -> dict[str, Any]:
     first = parts[0].document
-    findings = sorted((r for p in parts for r in p.document.get("findings") or []), key=lambda r: str(r["nodeid"]))
+    findings = sorted((r for p in parts for r in p.records), key=lambda r: r.nodeid)
     snapshots: dict[str, Any] = {}
     for part in parts:
         snapshots.update(part.document.get("snapshots") or {})
-    checks: Mapping[str, Any] = first.get("checks") or {}
-    ran = {r["check"]["id"] for r in findings}
+    checks = {check_id: check_meta_of(meta) for check_id, meta in (first.get("checks") or {}).items()}
+    ran = {r.check.id for r in findings}
     header = dict(first.get("header") or {})
-    node_of = {(r["check"]["id"], r.get("chain")): str(r["nodeid"]) for r in findings}
+    node_of = {(r.check.id, r.chain): r.nodeid for r in findings}
     part_seeds = (((p.document.get("header") or {}).get("fuzzing") or {}).get("seeds") or [] for p in parts)
     seeds = sorted((s for found in part_seeds for s in found),
                    key=lambda s: node_of.get((s.get("check"), s.get("chain")), ""))
@@ -217,11 +213,12 @@ def merged_document(parts: Sequence[Part], signature: Mapping[str, str] | None) 
         "finished": header["finished"],
         "exit_status": max(int(p.document.get("exit_status") or 0) for p in parts),
         "header": header,
-        "totals": tally(r["finding"]["status"] for r in findings),
+        "totals": tally(r.status for r in findings),
         "checks_not_run": sorted(set(checks) - ran),
         "check_import_problem": import_problems[0] if import_problems else None,
-        "coverage": _coverage(parts),
-        "findings": findings,
+        "coverage": [row.to_json() for row in coverage(((r.check.id, r.chain_label, r.status) for r in findings),
+                                                       checks)],
+        "findings": [r.to_json() for r in findings],
         "snapshots": snapshots,
         "drift": None,
         "merge": {"schema": MERGE_SCHEMA, "shards": int(parts[0].shard["total"]),

@@ -23,7 +23,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from compliance.errors import ComplianceError
 from compliance.evidence.html_base import badge, esc
 from compliance.evidence.html_check import detail_html
 from compliance.evidence.html_summary import summary_html
+from compliance.evidence.record import Record
 from compliance.evidence.style import CSS
 from compliance.evidence.verdict import verdict_of
 
@@ -84,15 +85,14 @@ def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _check_sections(document: Mapping[str, Any]) -> str:
+def _check_sections(document: Mapping[str, Any], findings: Sequence[Record]) -> str:
     snapshots: Mapping[str, Any] = document.get("snapshots") or {}
     parts: list[str] = []
-    for record in document.get("findings") or []:
-        check, finding = record["check"], record["finding"]
-        calls = (snapshots.get(str(record.get("chain"))) or {}).get("api_calls") or []
-        parts.append(f'<section class="ecc-check"><h3>{badge(finding["status"])} '
-                     f'<span class="ecc-mono">{esc(check["id"])}</span> [{esc(record.get("chain"))}]</h3>'
-                     f'<p class="ecc-finding">{esc(finding.get("message"))}</p>{detail_html(record, calls)}</section>')
+    for record in findings:
+        calls = (snapshots.get(str(record.chain)) or {}).get("api_calls") or []
+        parts.append(f'<section class="ecc-check"><h3>{badge(record.status)} '
+                     f'<span class="ecc-mono">{esc(record.check.id)}</span> [{esc(record.chain)}]</h3>'
+                     f'<p class="ecc-finding">{esc(record.finding.message)}</p>{detail_html(record, calls)}</section>')
     return "".join(parts)
 
 
@@ -101,7 +101,8 @@ def print_html(document: Mapping[str, Any]) -> str:
     header = document.get("header") or {}
     title = f"Export chain compliance evidence, run {header.get('run_id')}"
     operator = (header.get("operator") or {}).get("name") or ""
-    body = summary_html(document, interactive=False) + _check_sections(document)
+    findings = [Record.from_json(r) for r in document.get("findings") or []]  # parsed once, used twice
+    body = summary_html(document, findings, interactive=False) + _check_sections(document, findings)
     body = re.sub(r"<details(?![^>]*\bopen\b)", "<details open", body)
     page_top = f"@page {{ @top-left {{ content: {_css_string(running_header(document))}; }} }}"
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

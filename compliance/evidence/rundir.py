@@ -8,7 +8,6 @@ manifest over every file of the run, then the execution signature over the manif
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -18,10 +17,11 @@ from typing import Any
 import pytest
 
 from compliance.evidence.capture import install_log_filter
-from compliance.evidence.document import evidence_document
+from compliance.evidence.document import evidence_document, write_evidence_json
 from compliance.evidence.drift import BaselineError, load_baseline
 from compliance.evidence.header import SIGNATURE_KEY, WHAT_IF_BANNER, is_what_if
 from compliance.evidence.manifest import MANIFEST_NAME, write_manifest
+from compliance.evidence.recordlog import RECORDS_NAME, RecordLog
 from compliance.evidence.run_view import RunView
 from compliance.evidence.signing import (
     ALGORITHM,
@@ -85,8 +85,9 @@ def _inputs(state: RunView) -> dict[str, Any] | None:
     return baseline
 
 
-def prepare_run_dir(config: pytest.Config, state: RunView) -> None:
-    """Create the run directory and point pytest-html and JUnit XML into it (unless the user did)."""
+def prepare_run_dir(config: pytest.Config, state: RunView) -> RecordLog:
+    """Create the run directory and point pytest-html and JUnit XML into it (unless the user did); the returned
+    log is where the run's records go as they arrive."""
     baseline = _inputs(state)
     stamp = state.started.strftime("%Y%m%dT%H%M%SZ")
     tail = WHAT_IF_SUFFIX if is_what_if(state) else ""
@@ -97,29 +98,33 @@ def prepare_run_dir(config: pytest.Config, state: RunView) -> None:
         run_dir = state.evidence_root / f"{stamp}-{suffix}{tail}"
     run_dir.mkdir(parents=True)
     state.run_dir = run_dir
-    writer = EvidenceWriter(state, baseline)
+    records = RecordLog(run_dir / RECORDS_NAME)
+    writer = EvidenceWriter(state, baseline, records)
     if hasattr(config.option, "htmlpath"):
         if not config.option.htmlpath:
             config.option.htmlpath = str(run_dir / HTML_NAME)
             config.option.self_contained_html = True
         from compliance.evidence.htmlreport import HtmlReport
 
-        config.pluginmanager.register(HtmlReport(state, writer.document), "compliance-html-report")
+        config.pluginmanager.register(HtmlReport(state, writer.document, records), "compliance-html-report")
     if not config.option.xmlpath:
         config.option.xmlpath = str(run_dir / JUNIT_NAME)
     config.pluginmanager.register(writer, "compliance-evidence-writer")
+    return records
 
 
 class EvidenceWriter:
-    def __init__(self, state: RunView, baseline: dict[str, Any] | None) -> None:
+    def __init__(self, state: RunView, baseline: dict[str, Any] | None, records: RecordLog) -> None:
         self.state = state
         self.baseline = baseline
+        self.records = records
         self._document: dict[str, Any] | None = None
 
     def document(self, session: pytest.Session) -> dict[str, Any]:
-        """The run's evidence document, built once at session finish (HTML and JSON share it)."""
+        """The run's evidence document without its findings, built once at session finish (HTML and JSON share
+        it; the findings are streamed from the record log)."""
         if self._document is None:
-            self._document = evidence_document(self.state, datetime.now(UTC), int(session.exitstatus),
+            self._document = evidence_document(self.state, self.records, datetime.now(UTC), int(session.exitstatus),
                                                self.baseline)
         return self._document
 
@@ -132,15 +137,14 @@ class EvidenceWriter:
         assert self.state.run_dir is not None
         document = self.document(session)
         document["exit_status"] = int(exitstatus)
-        path = self.state.run_dir / JSON_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str), encoding="utf-8")
-        os.replace(tmp, path)
+        write_evidence_json(self.state.run_dir / JSON_NAME, document, self.records, self.state.redactor())
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         run_dir = self.state.run_dir
         assert run_dir is not None
+        if self._document is not None:  # evidence.json (and the HTML) hold every record now
+            self.records.remove()
         if self._document is not None and not pdf_enabled():
             sys.stderr.write(f"NOTE: {PDF_NAME} was not written ({PDF_ENV}=off); the record is incomplete and "
                              "`python -m compliance verify` will report it missing\n")
@@ -162,10 +166,7 @@ class EvidenceWriter:
         point_latest(self.state.evidence_root, run_dir)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        counts: dict[str, int] = {}
-        for record in self.state.records:
-            status = record["finding"]["status"]
-            counts[status] = counts.get(status, 0) + 1
+        counts = self.records.statuses
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no checks ran"
         terminalreporter.write_sep("=", "export chain compliance")
         if is_what_if(self.state):

@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
-from compliance.evidence.coverage import NOT_COVERED, NOT_RUN, worst
+from compliance.evidence.coverage import worst
 from compliance.evidence.html_base import LABELS, badge
 from compliance.evidence.html_check import result_cell, row_cells
+from compliance.evidence.record import Record
 from compliance.model import Status
 
 from .conftest import RunSuite
 
 
-def _record(status: str) -> dict[str, Any]:
-    return {"check": {"id": "x_check", "title": "X holds", "severity": "high", "controls": ["21CFR11.10(d)"]},
-            "chain": "c", "finding": {"status": status, "message": "It <b>is</b> so.", "evidence": []}}
+def _record(status: Status) -> Record:
+    return Record.from_json({
+        "check": {"id": "x_check", "title": "X holds", "severity": "high", "provider": "aws",
+                  "controls": ["21CFR11.10(d)"]},
+        "chain": "c", "finding": {"status": status.value, "message": "It <b>is</b> so.", "evidence": []}})
 
 
-@pytest.mark.parametrize("status", [*(s.value for s in Status), NOT_RUN, NOT_COVERED])
-def test_each_status_has_its_own_badge(status: str) -> None:
+@pytest.mark.parametrize("status", list(Status))
+def test_each_status_has_its_own_badge(status: Status) -> None:
     html = badge(status)
     others = {badge(s) for s in LABELS if s != status}
     assert html not in others
-    if status != Status.PASS.value:
+    if status is not Status.PASS:
         assert "PASS" not in html and "ecc-st-pass" not in html
 
 
 @pytest.mark.parametrize(("status", "outcome"), [
-    (Status.NOT_SUPPORTED.value, "Skipped"), (Status.NOT_APPLICABLE.value, "Skipped"),
-    (Status.ERROR.value, "Failed"), (Status.FAIL.value, "Failed"), (Status.PASS.value, "Passed")])
-def test_row_shows_the_compliance_status_and_keeps_pytest_outcome_hidden(status: str, outcome: str) -> None:
+    (Status.NOT_SUPPORTED, "Skipped"), (Status.NOT_APPLICABLE, "Skipped"),
+    (Status.ERROR, "Failed"), (Status.FAIL, "Failed"), (Status.PASS, "Passed")])
+def test_row_shows_the_compliance_status_and_keeps_pytest_outcome_hidden(status: Status, outcome: str) -> None:
     cells = row_cells(_record(status), outcome)
     assert LABELS[status] in cells[0] and outcome not in cells[0]
     assert "It &lt;b&gt;is&lt;/b&gt; so." in cells[4], "finding text is escaped"
@@ -42,11 +44,16 @@ def test_row_shows_the_compliance_status_and_keeps_pytest_outcome_hidden(status:
 
 
 def test_worst_status_order() -> None:
-    assert worst(["PASS", Status.ERROR.value, "FAIL"]) == Status.ERROR.value
-    assert worst(["PASS", NOT_RUN]) == NOT_RUN, "a requirement with an unrun check is not a PASS"
-    assert worst(["FAIL", NOT_RUN]) == "FAIL"
-    assert worst([Status.NOT_SUPPORTED.value, NOT_RUN]) == Status.NOT_SUPPORTED.value
+    assert worst([Status.PASS, Status.ERROR, Status.FAIL]) is Status.ERROR
+    assert worst([Status.PASS, Status.NOT_RUN]) is Status.NOT_RUN, "a requirement with an unrun check is not a PASS"
+    assert worst([Status.NOT_APPLICABLE, Status.NOT_RUN]) is Status.NOT_RUN
+    assert worst([Status.FAIL, Status.NOT_RUN]) is Status.FAIL
+    assert worst([Status.NOT_SUPPORTED, Status.NOT_RUN]) is Status.NOT_SUPPORTED
     assert worst([]) is None
+
+
+def test_coverage_states_are_statuses_no_check_may_return() -> None:
+    assert {s for s in Status if not s.is_finding} == {Status.NOT_RUN, Status.NOT_COVERED}
 
 
 def test_not_supported_is_relabelled_in_a_real_run(run_suite: RunSuite) -> None:

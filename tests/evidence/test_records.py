@@ -1,0 +1,124 @@
+"""Records are typed end to end: parsed once from JSON, streamed to disk as they arrive, a crash's traceback kept."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance.evidence.document import write_evidence_json
+from compliance.evidence.record import Record, RecordError
+from compliance.evidence.recordlog import RECORDS_NAME, RecordLog
+from compliance.model import CheckMeta, Evidence, EvidenceKind, Finding, Provider, Remediation, Severity, Status
+from compliance.redaction import Redactor
+
+from .conftest import COMPLIANCE_DIR, EXTERNAL_ID, ROLE_ARN_CHECK
+
+META = CheckMeta(id="x_check", title="X holds", severity=Severity.HIGH, provider=Provider.AWS, rationale="why",
+                 remediation="fix it", controls=("21CFR11.10(d)",), permissions=("iam:GetRole",))
+
+
+def _record(nodeid: str, status: Status = Status.PASS) -> Record:
+    trust = Evidence("Trust policy", EvidenceKind.POLICY_DOCUMENT, {"Version": "2012-10-17"}, "iam:GetRole")
+    finding = Finding(status, f"{nodeid} is so.", "arn:aws:iam::111122223333:role/R", (trust,), {"seed": 7},
+                      Remediation("Add the condition.", {"Condition": {}}, "assumes one vendor"))
+    return Record(META, "chain-a", finding, "2026-01-01T00:00:00Z", nodeid)
+
+
+def test_a_record_survives_its_json_unchanged() -> None:
+    record = _record("compliance/checks/test_x.py::test_x_check[chain-a]", Status.FAIL)
+    data = json.loads(json.dumps(record.to_json()))
+    assert Record.from_json(data) == record
+    assert Record.from_json(data).to_json() == data
+
+
+@pytest.mark.parametrize(("path", "value", "named"), [
+    (("finding", "status"), "PASSED", "finding status"),
+    (("finding", "status"), Status.NOT_RUN.value, "coverage"),
+    (("check", "severity"), "urgent", "check severity"),
+    (("finding", "message"), 3, "message"),
+])
+def test_a_record_not_in_a_run_shape_is_refused_by_name(path: tuple[str, str], value: Any, named: str) -> None:
+    data = _record("n").to_json()
+    data[path[0]][path[1]] = value
+    with pytest.raises(RecordError, match=named):
+        Record.from_json(data)
+
+
+def test_mypy_catches_a_misspelt_status(tmp_path: Path) -> None:
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "misspelt.py"
+    snippet.write_text(textwrap.dedent("""
+        from compliance.model import Status
+
+        def finished(status: Status) -> bool:
+            return status is Status.NOT_RUNN
+    """), encoding="utf-8")
+    stdout, _, code = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(snippet)])
+    assert code == 1 and '"type[Status]" has no attribute "NOT_RUNN"' in stdout, stdout
+
+
+def test_the_log_streams_records_back_in_node_order_and_counts_statuses(tmp_path: Path) -> None:
+    log = RecordLog(tmp_path / RECORDS_NAME)
+    for nodeid, status in (("b", Status.PASS), ("a", Status.ERROR), ("c", Status.PASS)):
+        log.append(_record(nodeid, status))
+    assert [r.nodeid for r in log] == ["a", "b", "c"]
+    assert len((tmp_path / RECORDS_NAME).read_text(encoding="utf-8").splitlines()) == 3, "one line per record"
+    assert log.statuses == {Status.PASS: 2, Status.ERROR: 1}
+    log.remove()
+    assert not (tmp_path / RECORDS_NAME).exists()
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_streamed_evidence_json_is_what_one_json_dump_writes(tmp_path: Path, count: int) -> None:
+    log = RecordLog(tmp_path / RECORDS_NAME)
+    for n in range(count):
+        log.append(_record(f"node-{n}", Status.FAIL))
+    document = {"schema": "s", "totals": {"FAIL": count}, "zeta": [1, {"b": 2}], "drift": None}
+    path = tmp_path / "evidence.json"
+    write_evidence_json(path, document, log, Redactor())
+    whole = {**document, "findings": [r.to_json() for r in log]}
+    assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2, sort_keys=True, default=str)
+
+
+class _CrashRoleCheck:
+    """Makes the role check raise, with the chain's ExternalId in the exception message."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if isinstance(item, pytest.Function) and item.name.startswith(f"test_{ROLE_ARN_CHECK}"):
+                original = item.obj
+
+                @functools.wraps(original)
+                def crash(*args: Any, **kwargs: Any) -> Finding:
+                    raise RuntimeError(f"lookup failed for token {os.environ['EXPORT_EXTERNAL_ID']}")
+
+                item.obj = crash
+
+
+@pytest.mark.parametrize("tb", ["long", "auto"])
+def test_a_crashed_check_keeps_its_traceback_redacted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                      tb: str) -> None:
+    monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
+    monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "off")
+    evidence = pytester.path / "evidence"
+    result = pytester.runpytest(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-k", ROLE_ARN_CHECK,
+                                f"--tb={tb}", "-p", "no:randomly", plugins=[_CrashRoleCheck()])
+    run_dir = evidence / (evidence / "LATEST").read_text(encoding="utf-8").strip()
+    text = (run_dir / "evidence.json").read_text(encoding="utf-8")
+    assert EXTERNAL_ID not in text and EXTERNAL_ID not in result.stdout.str() + result.stderr.str()
+    finding = next(r["finding"] for r in json.loads(text)["findings"] if r["check"]["id"] == ROLE_ARN_CHECK)
+    assert finding["status"] == Status.ERROR.value
+    assert finding["message"].startswith("The check crashed (RuntimeError: lookup failed for token ")
+    stored = finding["details"]["traceback"]
+    assert stored.startswith("Traceback (most recent call last):") and "in crash" in stored
+    assert "RuntimeError: lookup failed for token «redacted:EXPORT_EXTERNAL_ID»" in stored
+    shown = result.stdout.str()
+    assert ("Traceback (most recent call last):" in shown) is (tb == "long"), "the traceback only with --tb=long"
+    assert not (run_dir / RECORDS_NAME).exists(), "evidence.json holds the records; the working file is gone"
