@@ -16,7 +16,8 @@ from compliance.azure.logredact import redacted_http_logs
 from compliance.config import Chain
 from compliance.errors import ConfigError, EmulatorError
 from compliance.state import RunState
-from compliance.targets.azure_emulated import EmulatedAzure, parse_spec
+from compliance.targets.azure_emulated import EmulatedAzure
+from compliance.targets.azure_spec import parse_spec
 from compliance.targets.deployment import load_deployment
 
 WRITE_PROBE_OPTION = "--azure-write-probe"
@@ -33,12 +34,12 @@ def azure_emulator(compliance_run: RunState) -> Iterator[EmulatedAzure | None]:
         return
     try:
         deployment = load_deployment(compliance_run.deployment_path)
-        spec = parse_spec(deployment)
+        spec = parse_spec(deployment.source, deployment.azure)
     except ConfigError as exc:
         pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
     if spec is None:
         raise EmulatorError(f"the chain config has an [azure] section but deployment {deployment.source} has no "
-                            f'"azure" section to provision; add one (see compliance/targets/azure_emulated.py)')
+                            f'"azure" section to provision; add one (see compliance/targets/azure_spec.py)')
     emulator = EmulatedAzure(spec)
     emulator.start()
     try:

@@ -21,6 +21,7 @@ from typing import Any
 from compliance.config import BUCKET_RE, nesting_error
 from compliance.errors import ConfigError, one_line
 from compliance.nesting import MAX_NESTING
+from compliance.targets.azure_spec import parse_spec
 
 PLACEHOLDER = re.compile(r"\{\{(env|kms|org):([A-Za-z0-9_./-]+)\}\}")
 
@@ -177,9 +178,7 @@ def _validate(source: str, data: Any) -> Deployment:
             raise ConfigError(source, "azure.container", "missing required key", "name the container")
         _string(source, "azure.container", azure["container"])
         _azure_numbers(source, azure)
-        from compliance.targets.azure_emulated import parse_spec
-
-        parse_spec(Deployment(source, data))
+        parse_spec(source, azure)
     aliases = {key.get("alias") for body in accounts.values() if isinstance(body, dict)
                for key in body.get("kms_keys", []) if isinstance(key, dict)}
     org = aws.get("organization") or {}

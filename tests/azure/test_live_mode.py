@@ -11,7 +11,8 @@ import pytest
 from compliance.azure.outside import SETTLE_MGMT
 from compliance.azure.posture import UNVERIFIABLE
 from compliance.targets import azurite
-from compliance.targets.azure_emulated import AzureSpec, EmulatedAzure
+from compliance.targets.azure_emulated import EmulatedAzure
+from compliance.targets.azure_spec import AzureSpec
 
 from .azure_helpers import make_sas, run_azure, write_chains
 
