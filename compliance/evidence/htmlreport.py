@@ -75,7 +75,8 @@ class HtmlReport:
         calls = snapshot.get("api_calls") or []
         report_extras = list(getattr(report, "extras", []))
         report_extras.append(extras.html(detail_html(record, calls)))
-        report_extras.append(extras.json(record.to_json(), name="finding.json"))
+        finding_json = {k: v for k, v in record.to_json().items() if k != "nodeid"}  # the row names its node
+        report_extras.append(extras.json(finding_json, name="finding.json"))
         setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
 
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
