@@ -160,13 +160,26 @@ def error_code(exc: BaseException) -> str:
     return f"HTTP {status} {text}" if status else text
 
 
-def _read(api: str, call: Callable[[], Any]) -> tuple[Any, str | None]:
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One Resource Manager read: the SDK object, or why it could not be read; and where it came from."""
+
+    value: Any
+    error: str | None
+    source: str
+
+    def fact(self, getter: Callable[[Any], Any]) -> Fact:
+        return Fact.unknown(self.error) if self.error else Fact.of(getter(self.value), self.source)
+
+
+def _read(api: str, source: str, call: Callable[[], Any]) -> _Answer:
     try:
-        return call(), None
+        return _Answer(call(), None, source)
     except ReadOnlyViolation:
         raise
     except Exception as exc:
-        return None, f"unreadable: {api} failed ({error_code(exc)}); the management credential cannot read it"
+        return _Answer(None, f"unreadable: {api} failed ({error_code(exc)}); the management credential cannot read "
+                             "it", source)
 
 
 def _text(value: Any) -> str | None:
@@ -187,72 +200,75 @@ def read_posture(session: ManagementSession, container: str) -> Posture:
     """Account, blob service, container and immutability policy settings through Resource Manager."""
     mgmt, client = session.config, session.client()
     rg, name = mgmt.resource_group, mgmt.account_name
-    account, account_err = _read("Storage Accounts - Get Properties",
-                                 lambda: client.storage_accounts.get_properties(rg, name))
-    service, service_err = _read("Blob Services - Get Service Properties",
-                                 lambda: client.blob_services.get_service_properties(rg, name))
-    box, box_err = _read("Blob Containers - Get", lambda: client.blob_containers.get(rg, name, container))
-    policy, policy_err = None, None
-    if box is not None and getattr(box, "has_immutability_policy", False):
-        policy, policy_err = _read("Blob Containers - Get Immutability Policy",
-                                   lambda: client.blob_containers.get_immutability_policy(rg, name, container))
-    src_a = f"Resource Manager: storageAccounts/{name}"
-    src_s = f"Resource Manager: storageAccounts/{name}/blobServices/default"
-    src_c = f"Resource Manager: blobServices/default/containers/{container}"
-    src_p = f"{src_c}/immutabilityPolicies/default"
-
-    def fact(obj: Any, err: str | None, src: str, getter: Callable[[Any], Any]) -> Fact:
-        return Fact.unknown(err) if err else Fact.of(getter(obj), src)
-
-    def retention(rule: Any) -> int | None:
-        return getattr(rule, "days", None) if rule is not None and getattr(rule, "enabled", False) else None
-
-    def https_only(a: Any) -> Fact:
-        value = getattr(a, "enable_https_traffic_only", None)
-        if value is None:
-            return Fact.unknown("not stated: Resource Manager's answer has no supportsHttpsTrafficOnly")
-        return Fact.of(bool(value), src_a)
-
-    def version_level(c: Any) -> Any:
-        enabled = bool(getattr(getattr(c, "immutable_storage_with_versioning", None), "enabled", False))
-        if not enabled and account is not None:
-            acct = getattr(account, "immutable_storage_with_versioning", None)
-            if getattr(acct, "enabled", False):
-                return _immutability(getattr(acct, "immutability_policy", None)) or Immutability(None, None)
-        return _immutability(getattr(c, "immutability_policy", None)) if enabled else False
-
-    def hold(c: Any) -> tuple[str, ...]:
-        legal = getattr(c, "legal_hold", None)
-        tags = tuple(str(getattr(t, "tag", t)) for t in (getattr(legal, "tags", None) or ()))
-        return tags or (("(untagged)",) if getattr(c, "has_legal_hold", False) else ())
-
-    summary = _immutability(getattr(box, "immutability_policy", None)) if box is not None else None
-    if policy_err and summary is not None:  # the container's own summary of the same policy (state, period)
-        immutability = Fact.of(summary, f"{src_c} (its immutabilityPolicy summary; the policy read {policy_err})")
-    elif policy_err:
-        immutability = Fact.unknown(policy_err)
-    elif policy is not None:
-        immutability = Fact.of(_immutability(policy), src_p)
-    else:
-        immutability = fact(box, box_err, src_c, lambda c: _immutability(getattr(c, "immutability_policy", None)))
+    account = _read("Storage Accounts - Get Properties", f"Resource Manager: storageAccounts/{name}",
+                    lambda: client.storage_accounts.get_properties(rg, name))
+    service = _read("Blob Services - Get Service Properties",
+                    f"Resource Manager: storageAccounts/{name}/blobServices/default",
+                    lambda: client.blob_services.get_service_properties(rg, name))
+    box = _read("Blob Containers - Get", f"Resource Manager: blobServices/default/containers/{container}",
+                lambda: client.blob_containers.get(rg, name, container))
+    policy = _Answer(None, None, f"{box.source}/immutabilityPolicies/default")
+    if box.value is not None and getattr(box.value, "has_immutability_policy", False):
+        policy = _read("Blob Containers - Get Immutability Policy", policy.source,
+                       lambda: client.blob_containers.get_immutability_policy(rg, name, container))
     return Posture(
-        public_access=fact(box, box_err, src_c, lambda c: public_level(getattr(c, "public_access", None))),
-        account_allows_public=fact(account, account_err, src_a,
-                                   lambda a: getattr(a, "allow_blob_public_access", None) is not False),
-        https_only=Fact.unknown(account_err) if account_err else https_only(account),
-        min_tls=fact(account, account_err, src_a, lambda a: _text(getattr(a, "minimum_tls_version", None)) or "TLS1_0"),
-        versioning=fact(service, service_err, src_s, lambda s: bool(getattr(s, "is_versioning_enabled", False))),
-        blob_soft_delete_days=fact(service, service_err, src_s,
-                                   lambda s: retention(getattr(s, "delete_retention_policy", None))),
-        container_soft_delete_days=fact(service, service_err, src_s,
-                                        lambda s: retention(getattr(s, "container_delete_retention_policy", None))),
-        immutability=immutability,
-        version_level_worm=fact(box, box_err, src_c, version_level),
-        legal_hold=fact(box, box_err, src_c, hold),
+        public_access=box.fact(lambda c: public_level(getattr(c, "public_access", None))),
+        account_allows_public=account.fact(lambda a: getattr(a, "allow_blob_public_access", None) is not False),
+        https_only=_https_only(account),
+        min_tls=account.fact(lambda a: _text(getattr(a, "minimum_tls_version", None)) or "TLS1_0"),
+        versioning=service.fact(lambda s: bool(getattr(s, "is_versioning_enabled", False))),
+        blob_soft_delete_days=service.fact(lambda s: _retention(getattr(s, "delete_retention_policy", None))),
+        container_soft_delete_days=service.fact(
+            lambda s: _retention(getattr(s, "container_delete_retention_policy", None))),
+        immutability=_container_immutability(box, policy),
+        version_level_worm=box.fact(lambda c: _version_level(c, account.value)),
+        legal_hold=box.fact(_legal_hold),
         notes=(f"Read through Resource Manager {mgmt.endpoint} (api-version {API_VERSION}): subscription "
                f"{mgmt.subscription_id}, resource group {rg}, account {name}; requests: "
                f"{'; '.join(session.record.calls)}.",),
     )
+
+
+def _retention(rule: Any) -> int | None:
+    return getattr(rule, "days", None) if rule is not None and getattr(rule, "enabled", False) else None
+
+
+def _https_only(account: _Answer) -> Fact:
+    if account.error:
+        return Fact.unknown(account.error)
+    value = getattr(account.value, "enable_https_traffic_only", None)
+    if value is None:
+        return Fact.unknown("not stated: Resource Manager's answer has no supportsHttpsTrafficOnly")
+    return Fact.of(bool(value), account.source)
+
+
+def _version_level(box: Any, account: Any) -> Any:
+    """The container's version-level immutability (WORM) policy, or the account's when the container inherits it;
+    False when neither has version-level immutability."""
+    enabled = bool(getattr(getattr(box, "immutable_storage_with_versioning", None), "enabled", False))
+    if not enabled and account is not None:
+        inherited = getattr(account, "immutable_storage_with_versioning", None)
+        if getattr(inherited, "enabled", False):
+            return _immutability(getattr(inherited, "immutability_policy", None)) or Immutability(None, None)
+    return _immutability(getattr(box, "immutability_policy", None)) if enabled else False
+
+
+def _legal_hold(box: Any) -> tuple[str, ...]:
+    legal = getattr(box, "legal_hold", None)
+    tags = tuple(str(getattr(t, "tag", t)) for t in (getattr(legal, "tags", None) or ()))
+    return tags or (("(untagged)",) if getattr(box, "has_legal_hold", False) else ())
+
+
+def _container_immutability(box: _Answer, policy: _Answer) -> Fact:
+    """The container's time-based retention policy: from its own read, else the container's summary of it."""
+    summary = _immutability(getattr(box.value, "immutability_policy", None)) if box.value is not None else None
+    if policy.error and summary is not None:
+        return Fact.of(summary, f"{box.source} (its immutabilityPolicy summary; the policy read {policy.error})")
+    if policy.error:
+        return Fact.unknown(policy.error)
+    if policy.value is not None:
+        return Fact.of(_immutability(policy.value), policy.source)
+    return box.fact(lambda c: _immutability(getattr(c, "immutability_policy", None)))
 
 
 def read_stored_policies(session: ManagementSession, account_url: str, container: str,
