@@ -173,7 +173,6 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate ``request``. ``scps``/``rcps`` list organisation levels from the root down to the
     account; each level needs an allowing policy. An empty sequence means none apply."""
-    caller = request.caller
     records: list[Record] = []
 
     identity = _scan(identity_policies, request, records) if identity_policies else _NOTHING
@@ -184,6 +183,28 @@ def evaluate(
     denies = identity.denies + resource.denies + boundary.denies + session.denies
 
     gates: list[TraceEntry] = []
+    if rcps or scps:
+        denies += _organisation_levels(request, records, gates, rcps=rcps, scps=scps)
+    if denies:
+        first_deny = next(i for i, r in enumerate(records)
+                          if not isinstance(r, TraceEntry) and r.outcome is Outcome.DENY)
+        return Evaluation(Decision.EXPLICIT_DENY, request, tuple(records), first_deny)
+
+    scans: Scans = _new(Scans, (identity, resource, boundary, session))
+    gates.extend(_principal_gates(request, scans, resource_policy, permission_boundary, session_policies, records))
+    if gates:
+        reason = len(records)
+        records.extend(gates)
+        return Evaluation(Decision.IMPLICIT_DENY, request, tuple(records), reason)
+    return _allowed(request, records, identity, resource)
+
+
+def _organisation_levels(request: Request, records: list[Record], gates: list[TraceEntry], *,
+                         rcps: Sequence[Sequence[PolicyDocument]], scps: Sequence[Sequence[PolicyDocument]]) -> int:
+    """Match the RCP and SCP levels that apply to the caller; append a gate for each level without an Allow.
+    Returns how many of their statements deny the request."""
+    caller = request.caller
+    denies = 0
     for number, level in enumerate(rcps if not caller.is_service_linked_role else (), start=1):
         scan = _scan(_level(level), request, records, number)
         denies += scan.denies
@@ -200,20 +221,14 @@ def evaluate(
     if scps and not scp_applies:
         records.append(TraceEntry(Outcome.NOT_APPLICABLE, "SCPs", policy_kind=PolicyKind.SCP,
                                   message=f"SCPs do not apply to this caller ({_caller_words(request)})."))
+    return denies
 
-    if denies:
-        first_deny = next(i for i, r in enumerate(records)
-                          if not isinstance(r, TraceEntry) and r.outcome is Outcome.DENY)
-        return Evaluation(Decision.EXPLICIT_DENY, request, tuple(records), first_deny)
 
-    scans: Scans = _new(Scans, (identity, resource, boundary, session))
-    gates.extend(_principal_gates(request, scans, resource_policy, permission_boundary, session_policies, records))
-    if gates:
-        reason = len(records)
-        records.extend(gates)
-        return Evaluation(Decision.IMPLICIT_DENY, request, tuple(records), reason)
+def _allowed(request: Request, records: list[Record], identity: Scan, resource: Scan) -> Evaluation:
+    """The Allow, with the record that best explains it: a resource grant to the role or session, else the first
+    identity Allow, else the first resource Allow (the root user's own account when nothing else allows)."""
     grant = resource.grant
-    if caller.kind is CallerKind.ROOT and not identity.allows and (grant is None or grant is Grant.ACCOUNT):
+    if request.caller.kind is CallerKind.ROOT and not identity.allows and (grant is None or grant is Grant.ACCOUNT):
         records.append(TraceEntry(Outcome.ALLOW, "account root user", policy_kind=PolicyKind.IDENTITY,
                                   message=f"The caller is the account root user, which has full access to its "
                                           f"own account unless a policy denies it: {_what(request)} is allowed."))
