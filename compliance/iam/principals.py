@@ -135,13 +135,7 @@ def _classify(principal: str, account: str | None, principal_arn: str | None) ->
         return Caller(principal, CallerKind.ANONYMOUS, None)
     match = _IAM_ARN.fullmatch(principal)
     if match is None:
-        if _CANONICAL_USER.fullmatch(principal):
-            return Caller(principal, CallerKind.CANONICAL_USER, None)
-        if principal.endswith(".amazonaws.com") and principal != "cognito-identity.amazonaws.com":
-            return Caller(principal, CallerKind.SERVICE, None)
-        if principal.endswith(".amazonaws.com.cn"):
-            return Caller(principal, CallerKind.SERVICE, None)
-        return Caller(principal, CallerKind.FEDERATED, None)
+        return Caller(principal, _kind_without_arn(principal), None)
     partition, service, arn_account, resource = match.groups()
     account = account or arn_account
     if service == "iam" and resource == "root":
@@ -163,6 +157,18 @@ def _classify(principal: str, account: str | None, principal_arn: str | None) ->
     if service == "iam" and (":saml-provider/" in principal or ":oidc-provider/" in principal):
         return Caller(principal, CallerKind.FEDERATED, None)
     return Caller(principal, CallerKind.USER, account)
+
+
+def _kind_without_arn(principal: str) -> CallerKind:
+    """A principal that is not an IAM or STS ARN: an S3 canonical user, an AWS service, or a federated identity
+    (a web identity provider such as cognito-identity.amazonaws.com, or anything else)."""
+    if _CANONICAL_USER.fullmatch(principal):
+        return CallerKind.CANONICAL_USER
+    if principal.endswith(".amazonaws.com") and principal != "cognito-identity.amazonaws.com":
+        return CallerKind.SERVICE
+    if principal.endswith(".amazonaws.com.cn"):
+        return CallerKind.SERVICE
+    return CallerKind.FEDERATED
 
 
 def _names_role(value: str, caller: Caller) -> bool:

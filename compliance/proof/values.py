@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from compliance.iam.conditions import NULL, CompiledCondition, Qualifier, parse_date, parse_number
 from compliance.iam.variables import ContextValue
@@ -197,21 +198,10 @@ def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Ite
         best = _preferred_string(key, conditions, prefer)
         if best is not None:
             return KeyClasses(key, (ABSENT, best) if allow_absent and key not in ALWAYS_PRESENT else (best,))
-    groups = {_FAMILY_GROUP[c.family.name] for c in conditions if c.family is not NULL} or {_STRING}
-    typed = KEY_TYPES.get(key)
-    approximate = None
-    if typed == "epoch":
-        groups = {g for g in groups if g not in ("number", "date")} | {"epoch"}
-    if typed is not None:
-        if groups - {typed}:
-            approximate = f"{key} holds {typed} values but is compared as {' and '.join(sorted(groups - {typed}))}"
-        groups = {typed}
-        singles: list[str] = []
-    else:
-        singles = ["x-unparsable"]
-        if len(groups) > 1:
-            approximate = f"{key} is compared as {' and '.join(sorted(groups))}"
-    for group in sorted(groups):
+    comparison = _comparison(key, conditions)
+    approximate = comparison.approximate
+    singles: list[str] = [] if comparison.typed else ["x-unparsable"]
+    for group in comparison.groups:
         family = [c for c in conditions if _FAMILY_GROUP[c.family.name] == group or group == "epoch"]
         singles += _family_candidates(group, family, extra if group == _STRING else ())
     singles += list(extra)
@@ -225,15 +215,7 @@ def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Ite
         members = [v for v in by_vector.values() if isinstance(v, str)]
         if len(members) > MAX_SET_CLASSES:
             approximate = approximate or f"{key} has {len(members)} value classes; sets of them were bounded"
-            subsets: Iterable[tuple[str, ...]] = itertools.chain(
-                ((),), ((m,) for m in members), itertools.combinations(members, 2), (tuple(members),))
-        else:
-            subsets = itertools.chain.from_iterable(itertools.combinations(members, n)
-                                                    for n in range(len(members) + 1))
-        seen: dict[tuple[bool, ...], ContextValue] = {}
-        for subset in subsets:
-            seen.setdefault(_vector(tuple(subset), key, conditions), tuple(subset))
-        representatives.extend(seen.values())
+        representatives.extend(_set_classes(members, key, conditions))
         representatives.extend(v for v in by_vector.values() if isinstance(v, str) and v in extra)
     else:
         representatives.extend(by_vector.values())
@@ -243,6 +225,45 @@ def key_classes(key: str, conditions: Sequence[CompiledCondition], *, extra: Ite
     if prefer is not None:
         representatives = _undominated(representatives, key, conditions, prefer)
     return KeyClasses(key, tuple(representatives), approximate)
+
+
+class _Comparison(NamedTuple):
+    """How a key's values are compared, and why its classes are approximate (None when they are exact)."""
+
+    groups: tuple[str, ...]
+    """The value groups the key is compared as ("string", "number", "date", "epoch", ...), sorted."""
+    typed: bool
+    """The key has a documented type (KEY_TYPES), so no unparsable value is tried."""
+    approximate: str | None
+
+
+def _comparison(key: str, conditions: Sequence[CompiledCondition]) -> _Comparison:
+    groups = {_FAMILY_GROUP[c.family.name] for c in conditions if c.family is not NULL} or {_STRING}
+    typed = KEY_TYPES.get(key)
+    if typed == "epoch":
+        groups = {g for g in groups if g not in ("number", "date")} | {"epoch"}
+    if typed is not None:
+        mismatched = groups - {typed}
+        approximate = (f"{key} holds {typed} values but is compared as {' and '.join(sorted(mismatched))}"
+                       if mismatched else None)
+        return _Comparison((typed,), True, approximate)
+    return _Comparison(tuple(sorted(groups)), False,
+                       f"{key} is compared as {' and '.join(sorted(groups))}" if len(groups) > 1 else None)
+
+
+def _set_classes(members: list[str], key: str, conditions: Sequence[CompiledCondition]) -> list[ContextValue]:
+    """One set of ``members`` per distinct truth vector of ``conditions``: every subset, or (beyond
+    MAX_SET_CLASSES members) the empty set, singletons, pairs and the whole set."""
+    subsets: Iterable[tuple[str, ...]]
+    if len(members) > MAX_SET_CLASSES:
+        subsets = itertools.chain(((),), ((m,) for m in members), itertools.combinations(members, 2),
+                                  (tuple(members),))
+    else:
+        subsets = itertools.chain.from_iterable(itertools.combinations(members, n) for n in range(len(members) + 1))
+    seen: dict[tuple[bool, ...], ContextValue] = {}
+    for subset in subsets:
+        seen.setdefault(_vector(tuple(subset), key, conditions), tuple(subset))
+    return list(seen.values())
 
 
 def _undominated(values: Sequence[ContextValue | None], key: str, conditions: Sequence[CompiledCondition],
