@@ -11,7 +11,7 @@ import ipaddress
 import re
 import string
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
@@ -64,7 +64,7 @@ BUCKET_ACTIONS = frozenset({"s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:p
                             "s3:putreplicationconfiguration"})
 
 
-class Judge(StrEnum):
+class Judge(Enum):
     """Which policies decide a probe (see ChainEvaluator and the fuzz check's judge)."""
 
     TRUST_VENDOR = "trust-vendor"

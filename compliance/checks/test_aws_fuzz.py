@@ -19,7 +19,7 @@ from compliance.chain.requests import (
     evaluation_ips,
     external_id_unavailable,
 )
-from compliance.chain.strategies import Probe, harvest, negative_probes, positive_examples
+from compliance.chain.strategies import Judge, Probe, harvest, negative_probes, positive_examples
 from compliance.chain.view import ChainView
 from compliance.iam import Evaluation
 from compliance.model import Finding, Provider, Severity
@@ -32,11 +32,11 @@ FUZZ_READS = perms.union(perms.ROLE_POLICIES, perms.SCPS, perms.BUCKET_POLICY, p
 
 def _judge(evaluator: ChainEvaluator, probe: Probe) -> Evaluation:
     request = probe.request
-    if probe.judge == "trust-vendor":
+    if probe.judge is Judge.TRUST_VENDOR:
         return evaluator.trust(request)
-    if probe.judge == "trust-other":
+    if probe.judge is Judge.TRUST_OTHER:
         return evaluator.trust(request, vendor=False)
-    if probe.judge == "session":
+    if probe.judge is Judge.SESSION:
         if request.resource == getattr(evaluator.view.kms_key(), "arn", None):
             return evaluator.kms(request)
         return evaluator.put(request)
@@ -62,9 +62,9 @@ def _proven_space(view: ChainView, probe: Probe) -> bool:
     from compliance.proof.catalog import catalog
     from compliance.proof.questions import RECORD_READS
 
-    if probe.judge in ("trust-vendor", "trust-other"):
+    if probe.judge in (Judge.TRUST_VENDOR, Judge.TRUST_OTHER):
         return True
-    if probe.judge not in ("stranger", "session"):
+    if probe.judge not in (Judge.STRANGER, Judge.SESSION):
         return False
     request = probe.request
     found = catalog().get(request.action)
@@ -129,7 +129,7 @@ def test_aws_fuzz_unintended_requests_denied(chain_view: ChainView, fuzz_budget:
         bucket_policy.document if bucket_policy else None)
 
     def problem(probe: Probe) -> str | None:
-        if restricted and probe.judge == "stranger" and _blocked_by_restrict_public_buckets(chain_view, probe):
+        if restricted and probe.judge is Judge.STRANGER and _blocked_by_restrict_public_buckets(chain_view, probe):
             return None
         evaluation = _judge(evaluator, probe)
         if evaluation.allowed():
