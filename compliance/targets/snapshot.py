@@ -456,7 +456,7 @@ class ApiCall:
                 "error_code": self.error_code}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly referable: tests/scale/test_memory_release.py
 class AwsSnapshot:
     chain_id: str
     target: str

@@ -1,0 +1,32 @@
+"""Pytest plugin for benchmarks/bench_scale.py: each pytest process records its own peak RSS.
+
+Loaded through PYTEST_PLUGINS (so xdist workers load it too). At the very end of the process's pytest run (after
+every other `pytest_unconfigure`, so after the evidence is written) it appends one JSON line to the file named by
+$BENCH_PEAK_RSS_FILE: the process's role ("controller" or the xdist worker id) and its peak resident set size from
+getrusage(RUSAGE_SELF). A child the process starts (the archival PDF is rendered in one) is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+from collections.abc import Generator
+
+import pytest
+
+FILE_ENV = "BENCH_PEAK_RSS_FILE"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_unconfigure(config: pytest.Config) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    finally:
+        path = os.environ.get(FILE_ENV)
+        if path:
+            worker = getattr(config, "workerinput", {}).get("workerid")
+            line = {"role": worker or "controller", "pid": os.getpid(),
+                    "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
