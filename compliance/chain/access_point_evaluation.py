@@ -13,7 +13,7 @@ aws:CalledVia s3-object-lambda.amazonaws.com.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from compliance.chain.explain import cause
 from compliance.chain.view import AccessPointView, SourcedPolicy
@@ -91,6 +91,14 @@ def _hop_words(label: str, evaluation: Evaluation) -> str:
     return f"{label} does not: {cause(evaluation)}"
 
 
+class HopDecision(NamedTuple):
+    """One policy's decision on the request as it passes through (the access point, then the bucket)."""
+
+    label: str
+    """Which policy decided: "the access point policy of X", "the bucket policy"."""
+    evaluation: Evaluation
+
+
 @dataclass(frozen=True, slots=True)
 class AccessPointEvaluation:
     """The decision on a request made through an access point: every hop must allow it."""
@@ -98,7 +106,7 @@ class AccessPointEvaluation:
     access_point: AccessPointView
     request: Request
     """The request as it would be made directly on the bucket."""
-    hops: tuple[tuple[str, Evaluation], ...]
+    hops: tuple[HopDecision, ...]
 
     @property
     def decision(self) -> Decision:
@@ -115,20 +123,20 @@ class AccessPointEvaluation:
     @property
     def through(self) -> Evaluation:
         """The access point's own decision (the first hop)."""
-        return self.hops[0][1]
+        return self.hops[0].evaluation
 
     @property
     def bucket(self) -> Evaluation:
         """The bucket's decision (the last hop)."""
-        return self.hops[-1][1]
+        return self.hops[-1].evaluation
 
     @property
-    def deciding(self) -> tuple[str, Evaluation]:
+    def deciding(self) -> HopDecision:
         """The hop that decided: the first explicit deny, else the first implicit deny, else the bucket."""
         for wanted in (Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY):
-            for label, evaluation in self.hops:
-                if evaluation.decision is wanted:
-                    return label, evaluation
+            for hop in self.hops:
+                if hop.evaluation.decision is wanted:
+                    return hop
         return self.hops[-1]
 
     def summary(self) -> str:

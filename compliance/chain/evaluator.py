@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from enum import Enum
 from functools import cached_property
 
-from compliance.chain.access_point_evaluation import AccessPointEvaluation, access_point_requests
+from compliance.chain.access_point_evaluation import AccessPointEvaluation, HopDecision, access_point_requests
 from compliance.chain.org_context import with_org_context
 from compliance.chain.requests import allow_all_policy, vendor_identity_policy
 from compliance.chain.view import AccessPointView, ChainView, SourcedPolicy, documents, level_documents
@@ -157,13 +157,13 @@ class ChainEvaluator:
             bucket_doc = bucket_policy
         supporting = self._supporting(access_point)
         hops = access_point_requests(request, access_point, supporting, self.view.chain.aws.bucket)
-        decisions: list[tuple[str, Evaluation]] = []
+        decisions: list[HopDecision] = []
         for hop in hops:
             policy = None if hop.policy is None else hop.policy.document
             resource_policy = bucket_doc if hop.is_bucket else policy
-            decisions.append((hop.label, self.decide(hop.request, identity_policies=identity,
-                                                     permission_boundary=permission_boundary, scps=scps,
-                                                     resource_policy=resource_policy)))
+            decisions.append(HopDecision(hop.label, self.decide(hop.request, identity_policies=identity,
+                                                                permission_boundary=permission_boundary, scps=scps,
+                                                                resource_policy=resource_policy)))
         return AccessPointEvaluation(access_point, request, tuple(decisions))
 
     def _supporting(self, access_point: AccessPointView) -> AccessPointView | None:

@@ -258,7 +258,7 @@ class ChainQuestions:
                     result = evaluator.via_access_point(request, point,
                                                         identity_policies=(self.allow_all,) if iam else ())
                     denied = [e for _, e in result.hops if not e.allowed()]
-                    return denied[0] if denied else result.hops[0][1]
+                    return denied[0] if denied else result.hops[0].evaluation
 
                 out.append(PrincipalClass(f"{cls.label} through the {point.kind.value} {point.name}", cls.arn,
                                           cls.account, {**cls.context, **context}, judge, (*cls.policies, *extra),
