@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from compliance.iam import Evaluation
 
@@ -29,10 +29,17 @@ def chain_lines(gates: list[Gate]) -> list[str]:
     return [gate.line(step) for step, gate in enumerate(gates, start=1)]
 
 
-def first_denied(gates: list[Gate]) -> tuple[int, Gate] | None:
+class DeniedStep(NamedTuple):
+    step: int
+    """The gate's number in the chain, from 1."""
+    gate: Gate
+
+
+def first_denied(gates: list[Gate]) -> DeniedStep | None:
+    """The first gate of the chain that denies its request, None when every gate allows."""
     for step, gate in enumerate(gates, start=1):
         if not gate.allowed:
-            return step, gate
+            return DeniedStep(step, gate)
     return None
 
 
