@@ -232,6 +232,14 @@ def _trust_families(view: ChainView, harvested: Harvest) -> list[ProbeFamily]:
     return families
 
 
+class Aim(Enum):
+    """What a role session's other action is aimed at, drawn with the action."""
+
+    BUCKET = "bucket"
+    KEY = "key"
+    IAM = "iam"
+
+
 @dataclass(frozen=True, slots=True)
 class _SessionProbes:
     """Requests the vendor's role session makes beyond its one intended write."""
@@ -263,7 +271,7 @@ class _SessionProbes:
                 lambda k: self.s3("s3:PutObject", chain.aws.bucket, k, False,
                                   "a write with aws:SecureTransport=false"))),
             ProbeFamily("the role session calls anything else", st.builds(
-                self.any_action, _unintended_actions(harvested), st.sampled_from(["bucket", "key", "iam"]),
+                self.any_action, _unintended_actions(harvested), st.sampled_from(list(Aim)),
                 _key_inside(prefix))),
         ]
 
@@ -276,15 +284,16 @@ class _SessionProbes:
         return Probe(family, Request(session.arn, session.account, action, resource, owner,
                                      {**session.context, **context}), Judge.SESSION)
 
-    def any_action(self, action: str, where: str, object_key: str) -> Probe:
-        """``action`` on the bucket key (``where`` = "key"), on a role (IAM/STS), or else on the bucket."""
+    def any_action(self, action: str, aim: Aim, object_key: str) -> Probe:
+        """``action`` on the bucket key (a KMS action aimed at the key), on a role (an IAM/STS action not aimed at
+        the bucket: another role when aimed at the key), or else on the bucket."""
         chain, session, key = self.view.chain, self.session, self.key
-        if action.lower().startswith("kms:") and key is not None and where == "key":
+        if action.lower().startswith("kms:") and key is not None and aim is Aim.KEY:
             request = Request(session.arn, session.account, action, key.arn, chain.aws.account,
                               {**session.context, "aws:SecureTransport": "true"})
             return Probe("another action on the bucket key", request, Judge.SESSION)
-        if action.lower().startswith(("iam:", "sts:")) and where != "bucket":
-            role_name = "AdminRole" if where == "key" else self.view.role().name
+        if action.lower().startswith(("iam:", "sts:")) and aim is not Aim.BUCKET:
+            role_name = "AdminRole" if aim is Aim.KEY else self.view.role().name
             resource = f"arn:aws:iam::{chain.aws.account}:role/{role_name}"
             request = Request(session.arn, session.account, action, resource, chain.aws.account,
                               {**session.context, "aws:SecureTransport": "true"})
