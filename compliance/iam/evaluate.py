@@ -84,7 +84,10 @@ def _scan(
     level: int | None = None,
     has_boundary: bool = False,
 ) -> Scan:
-    """Match every statement of ``policies``; append a record for each one that applies."""
+    """Match every statement of ``policies``; append a record for each one that applies.
+
+    One loop on purpose (complexity 18): it runs for every statement of every decision, and moving the
+    resource and principal tests into a function cost the reference chain about 5% more per decision."""
     if not policies:
         return _NOTHING
     allows = denies = 0
