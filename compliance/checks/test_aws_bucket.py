@@ -137,17 +137,15 @@ def test_aws_bucket_policy_denies_insecure_transport(chain_view: ChainView) -> F
                           evidence=(kit.policy("Bucket policy", policy),))
 
 
-def _pab_finding(pab: PublicAccessBlock | None, where: str, resource: str, kit: EvidenceKit) -> Finding:
+def _pab_finding(pab: PublicAccessBlock | None, where: str, kit: EvidenceKit) -> Finding:
     if pab is None:
         return Finding.failed(f"No public access block is configured at {where} level, so a public policy or ACL "
-                              "would take effect.", resource=resource)
+                              "would take effect.")
     evidence = (kit.note(f"Public access block ({where})", pab.to_json()),)
     if not pab.all_on:
         off = ", ".join(k for k, v in pab.to_json().items() if not v)
-        return Finding.failed(f"The {where}-level public access block has {off} switched off.", resource=resource,
-                              evidence=evidence)
-    return Finding.passed(f"All four {where}-level public access block settings are on.", resource=resource,
-                          evidence=evidence)
+        return Finding.failed(f"The {where}-level public access block has {off} switched off.", evidence=evidence)
+    return Finding.passed(f"All four {where}-level public access block settings are on.", evidence=evidence)
 
 
 @check(
@@ -163,7 +161,7 @@ def _pab_finding(pab: PublicAccessBlock | None, where: str, resource: str, kit: 
 def test_aws_bucket_public_access_blocked(chain_view: ChainView) -> Finding:
     kit = EvidenceKit(chain_view)
     pab = chain_view.bucket().public_access_block.require()
-    return _pab_finding(pab, "bucket", chain_view.chain.aws.bucket, kit)
+    return _pab_finding(pab, "bucket", kit)
 
 
 @check(
@@ -179,7 +177,7 @@ def test_aws_bucket_public_access_blocked(chain_view: ChainView) -> Finding:
 def test_aws_account_public_access_blocked(chain_view: ChainView) -> Finding:
     kit = EvidenceKit(chain_view)
     pab = chain_view.snapshot.account_public_access_block.require()
-    return _pab_finding(pab, "account", chain_view.chain.aws.account, kit)
+    return _pab_finding(pab, "account", kit)
 
 
 @check(

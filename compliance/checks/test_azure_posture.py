@@ -22,7 +22,7 @@ MGMT = management.PERMISSIONS
 def _posture(backup: AzureBackup) -> Posture | Finding:
     posture = backup.posture()
     if isinstance(posture, Unavailable):
-        return Finding.error(posture.reason, resource=backup.resource)
+        return Finding.error(posture.reason)
     return posture
 
 
@@ -51,7 +51,7 @@ def test_azure_container_not_public(azure_backup: AzureBackup) -> Finding:
     posture = _posture(azure_backup)
     if isinstance(posture, Finding):
         return posture
-    container, resource = azure_backup.config.container, azure_backup.resource
+    container = azure_backup.config.container
     anon_list = azure_backup.probe(ProbeOperation.ANONYMOUS_LIST)
     anon_read = azure_backup.probe(ProbeOperation.ANONYMOUS_READ)
     probes = [p for p in (anon_list, anon_read) if not isinstance(p, Unavailable)]
@@ -62,7 +62,7 @@ def test_azure_container_not_public(azure_backup: AzureBackup) -> Finding:
     if not isinstance(anon_read, Unavailable) and anon_read.succeeded:
         return Finding.failed(f"Anyone can read blobs in container {container}: an anonymous read of the canary "
                               f"returned {anon_read.outcome}.", evidence=evidence)
-    verdict = _public_verdict(posture, container, resource, evidence)
+    verdict = _public_verdict(posture, container, evidence)
     refused = [p for p in probes if p.status in (401, 403, 404, 409)]
     if verdict.status is Status.ERROR and len(refused) == 2:
         return Finding.passed(f"Anonymous list ({refused[0].outcome}) and anonymous read of the existing canary blob "
@@ -71,33 +71,33 @@ def test_azure_container_not_public(azure_backup: AzureBackup) -> Finding:
     return verdict
 
 
-def _public_verdict(posture: Posture, container: str, resource: str, evidence: tuple[Evidence, ...]) -> Finding:
+def _public_verdict(posture: Posture, container: str, evidence: tuple[Evidence, ...]) -> Finding:
     """Account setting first (it overrides every container), then the container level, then the outside view."""
     account, level, view = posture.account_allows_public, posture.public_access, posture.anonymous_view
     if account.known and account.value is False:
         return Finding.passed(f"The storage account disallows anonymous access ({account.source}), so Azure refuses "
-                              f"every anonymous request to container {container}.", resource=resource,
+                              f"every anonymous request to container {container}.",
                               evidence=evidence)
     if level.known:
         if level.value is None:
-            return Finding.passed(f"Container {container} is private ({level.source}).", resource=resource,
+            return Finding.passed(f"Container {container} is private ({level.source}).",
                                   evidence=evidence)
         setting = ("the account allows anonymous access" if account.known
                    else f"the account setting is {account.unreadable or account.unsupported}")
         return Finding.failed(f"Container {container} allows anonymous '{level.value}' access ({level.source}); "
-                              f"{setting}.", resource=resource, evidence=evidence)
+                              f"{setting}.", evidence=evidence)
     if view.known:
         if view.value == "disallowed":
             return Finding.passed(f"The storage account disallows anonymous access ({view.source}).",
-                                  resource=resource, evidence=evidence)
+                                  evidence=evidence)
         if view.value is None:
-            return Finding.passed(f"Container {container} is private ({view.source}).", resource=resource,
+            return Finding.passed(f"Container {container} is private ({view.source}).",
                                   evidence=evidence)
         return Finding.failed(f"Anyone can read blobs in container {container} (anonymous '{view.value}' access; "
-                              f"{view.source}).", resource=resource, evidence=evidence)
+                              f"{view.source}).", evidence=evidence)
     why = view.unreadable if view.unreadable and view.unreadable != "not probed" else UNVERIFIABLE
     return Finding.error(f"Whether container {container} allows anonymous blob reads is {why}, or run with "
-                         f"--azure-write-probe so the canary can be read anonymously.", resource=resource,
+                         f"--azure-write-probe so the canary can be read anonymously.",
                          evidence=evidence)
 
 
@@ -110,8 +110,8 @@ def _boolean_check(backup: AzureBackup, attr: str, what: str, good: str, bad: st
     if gap is not None:
         return gap
     if fact.value:
-        return Finding.passed(f"{good} ({fact.source}).", resource=backup.resource, evidence=_evidence(posture))
-    return Finding.failed(f"{bad} ({fact.source}).", resource=backup.resource, evidence=_evidence(posture))
+        return Finding.passed(f"{good} ({fact.source}).", evidence=_evidence(posture))
+    return Finding.failed(f"{bad} ({fact.source}).", evidence=_evidence(posture))
 
 
 @check(

@@ -21,7 +21,7 @@ RESOLVED_SAS = (AzureRequirement.BACKUP_SAS, AzureAction.CONTAINER_GET_ACL)
 
 def _unreached(backup: AzureBackup, result: ProbeResult) -> Finding:
     return Finding.error(f"The {result.operation} probe to {backup.target_name} at {backup.resource} got no HTTP "
-                         f"response ({result.error_code}); the result is unverified.", resource=backup.resource,
+                         f"response ({result.error_code}); the result is unverified.",
                          evidence=probe_evidence(backup, result))
 
 
@@ -69,26 +69,26 @@ def test_azure_sas_write_path_works(azure_backup: AzureBackup) -> Finding:
 def _cannot(backup: AzureBackup, operation: ProbeOperation, consequence: str) -> Finding:
     result = backup.probe(operation)
     if isinstance(result, Unavailable):
-        return Finding.error(result.reason, resource=backup.resource)
+        return Finding.error(result.reason)
     evidence = probe_evidence(backup, result)
     what = {ProbeOperation.READ: "Reading", ProbeOperation.DELETE: "Deleting",
             ProbeOperation.LIST: "Listing"}[operation]
     target = f"blob {result.target}" if operation is not ProbeOperation.LIST else f"names under {result.target}"
     if result.right_absent:
         return Finding.passed(f"{what} {target} (which does not exist) was refused with {result.outcome}: the SAS "
-                              f"has no {operation} right.", resource=backup.resource, evidence=evidence)
+                              f"has no {operation} right.", evidence=evidence)
     if result.status is None:
         return _unreached(backup, result)
     if result.token_rejected:
         return Finding.error(f"The SAS was refused as a whole ({result.outcome}: {rejection_cause(backup)}), so "
                              f"whether it carries the {operation} right could not be probed.",
-                             resource=backup.resource, evidence=evidence)
+                             evidence=evidence)
     if result.succeeded or result.status == 404:
         return Finding.failed(f"{what} {target} (which does not exist) returned {result.outcome} instead of 403: the "
-                              f"SAS carries the {operation} right, so {consequence}.", resource=backup.resource,
+                              f"SAS carries the {operation} right, so {consequence}.",
                               evidence=evidence)
     return Finding.error(f"{what} {target} returned {result.outcome}, which does not show whether the SAS carries the "
-                         f"{operation} right.", resource=backup.resource, evidence=evidence)
+                         f"{operation} right.", evidence=evidence)
 
 
 _NEGATIVE_REMEDIATION = """

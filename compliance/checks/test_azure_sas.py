@@ -182,7 +182,7 @@ def test_azure_sas_has_expiry(azure_backup: AzureBackup) -> Finding:
 def _expiry_or_finding(backup: AzureBackup) -> EffectiveSas | Finding:
     effective = effective_or_finding(backup, needs="expiry")
     if isinstance(effective, EffectiveSas) and effective.expiry is None:
-        return Finding.failed("The SAS has no expiry at all (see azure_sas_has_expiry).", resource=backup.resource,
+        return Finding.failed("The SAS has no expiry at all (see azure_sas_has_expiry).",
                               evidence=sas_evidence(effective))
     return effective
 
