@@ -6,7 +6,7 @@ its state in). Evidence sits below the plugin in the layering (tests/foundation/
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,10 +44,6 @@ class RunView(Protocol):
     @property
     def options(self) -> Mapping[str, Any]:
         """The run's option values by option name (`--proposed`, `--sign-key`, ...)."""
-
-    @property
-    def records(self) -> Sequence[dict[str, Any]]:
-        """The checks' records as JSON, in the order they arrived."""
 
     @property
     def snapshots_json(self) -> Mapping[str, Any]:
