@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
+# `make test` runs the tests on every CPU (pytest-xdist), a test file per worker at a time: module- and session-scoped
+# fixtures (a moto server, a whole-suite run) are built once per worker, not once per test. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= auto
 
 .PHONY: evidence test setup clean-venv
 
@@ -29,7 +32,7 @@ evidence: setup
 	$(BIN)/pytest compliance/ $(PYTEST_ARGS)
 
 test: setup
-	$(BIN)/pytest tests/ $(PYTEST_ARGS)
+	$(BIN)/pytest tests/ -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV) node_modules

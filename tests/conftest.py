@@ -4,6 +4,7 @@ import contextlib
 import importlib
 import os
 
+import pytest
 from hypothesis import settings
 
 pytest_plugins = ["pytester"]
@@ -30,3 +31,31 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 
 # The archival PDF takes seconds per chain to render; only the evidence tests (tests/evidence/conftest.py) need it.
 os.environ.setdefault("COMPLIANCE_EVIDENCE_PDF", "off")
+
+# Under xdist (`make test`: --dist loadfile --no-loadscope-reorder) a worker takes the next test file in collection
+# order when it is nearly done. These files hold the longest fixtures (whole-suite runs, moto servers of many
+# accounts; measured with --durations), so they go first and the short files fill the other workers meanwhile
+# (longest first). Order only: every test still runs, and a serial run keeps pytest's own order.
+SLOWEST_FIRST = (
+    "tests/scale/test_shard_merge.py",
+    "tests/adversarial/test_corpus.py",
+    "tests/scale/test_live_least_privilege.py",
+    "tests/scale/test_parallel_evidence.py",
+    "tests/scale/test_memory_release.py",
+    "tests/evidence/test_whatif.py",
+    "tests/evidence/test_redaction.py",
+    "tests/evidence/test_drift.py",
+    "tests/evidence/test_report.py",
+    "tests/evidence/test_browser.py",
+    "tests/evidence/test_attribution.py",
+    "tests/evidence/test_redactor.py",
+    "tests/foundation/test_live_server.py",
+    "tests/iam/test_properties.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {path: index for index, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))

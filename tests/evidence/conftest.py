@@ -84,12 +84,20 @@ class Run:
 
 RunSuite = Callable[..., Run]
 
+# Modules whose runs never read evidence.pdf: their tests read the HTML, evidence.json and junit.xml, which are
+# written before the PDF and the same without it. The PDF is about three quarters of a run's time; test_pdf,
+# test_whatif, test_manifest, test_signatures and test_redaction read it (signed_failing_run and suite_subprocess
+# keep it on).
+PDF_UNREAD = frozenset({"test_browser", "test_drift", "test_report", "test_statuses"})
+
 
 @pytest.fixture
-def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> RunSuite:
+def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> RunSuite:
     """Run `pytest compliance/ -k aws` in-process; `deployment=` writes a deployment dict first."""
     monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
-    monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "on")  # the whole record (tests/conftest.py turns it off elsewhere)
+    # the whole record (tests/conftest.py turns it off elsewhere), except where the test never reads the PDF
+    pdf_read = request.module.__name__.rpartition(".")[2] not in PDF_UNREAD
+    monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "on" if pdf_read else "off")
     counter = iter(range(1000))
 
     def run(*args: str, deployment: dict[str, Any] | None = None, select: str = "aws") -> Run:
