@@ -66,7 +66,7 @@ def backup(fake: FakeAzure, monkeypatch: pytest.MonkeyPatch, *, managed: bool = 
 
 
 def verdict(check: Callable[..., Finding], target: AzureBackup) -> Finding:
-    return check(None, target)
+    return check(azure_backup=target)
 
 
 # ---- the examples, parsed through the real SDK ----

@@ -47,7 +47,7 @@ def run(check: Callable[..., Finding], token: str, monkeypatch: pytest.MonkeyPat
     settings: dict[str, object] = {"sas_min_days_left": 30, **config}
     cfg = AzureConfig("https://contosoaudit.blob.core.windows.net", "audit-backup", ENV, **settings)  # type: ignore[arg-type]
     backup = AzureBackup("item8", cfg, emulator=None, write_probe_allowed=False)
-    return check(None, backup)
+    return check(azure_backup=backup)
 
 
 # ---- sip against the vendor's published addresses ----
