@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from compliance.evidence.merge import MergeError, Part, check_parts, merged_document
+from compliance.evidence.record import Record
 from compliance.evidence.signing import generate_keypair
 from compliance.evidence.verdict import Verdict, verdict_of
 
@@ -182,7 +183,8 @@ def _part(index: int, total: int = 2, **changes: Any) -> Part:
     document.update(changes.pop("document", {}))
     header.update(changes.pop("header", {}))
     shard = {"index": index, "total": total, "chains": [f"c{index}"], "all_chains": ["c1", "c2"]}
-    return Part(Path(f"/runs/shard-{index}"), document, shard, "0" * 64, ())
+    records = tuple(Record.from_json(f) for f in document["findings"])
+    return Part(Path(f"/runs/shard-{index}"), document, shard, "0" * 64, (), records)
 
 
 @pytest.mark.parametrize(("parts", "expected"), [
@@ -205,8 +207,8 @@ def test_parts_that_belong_together_pass_in_shard_order() -> None:
 
 
 def _finding(chain: str, status: str) -> dict[str, Any]:
-    return {"check": {"id": "aws_role_trust"}, "chain": chain, "nodeid": f"t.py::test_role_trust[{chain}]",
-            "finding": {"status": status, "message": status}}
+    return {"check": {"id": "aws_role_trust", "severity": "high", "provider": "aws"}, "chain": chain,
+            "nodeid": f"t.py::test_role_trust[{chain}]", "finding": {"status": status, "message": status}}
 
 
 def test_the_merged_verdict_is_the_worst_of_its_parts() -> None:
