@@ -30,6 +30,11 @@ class CheckCoverage:
         return {"check": self.check_id, "title": self.title, "status": self.status,
                 "results": [{"chain": c, "status": s} for c, s in self.results]}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckCoverage:
+        return cls(str(data["check"]), str(data["title"]), Status(data["status"]),
+                   tuple((str(r["chain"]), Status(r["status"])) for r in data["results"]))
+
 
 @dataclass(frozen=True, slots=True)
 class RequirementCoverage:
@@ -44,6 +49,12 @@ class RequirementCoverage:
         r = self.requirement
         return {"id": r.id, "framework": r.framework, "clause": r.clause, "title": r.title,
                 "status": self.status, "checks": [c.to_json() for c in self.checks]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RequirementCoverage:
+        """A row of an evidence.json's coverage section (its status is recomputed from its checks')."""
+        requirement = Requirement(str(data["id"]), str(data["framework"]), str(data["clause"]), str(data["title"]))
+        return cls(requirement, tuple(CheckCoverage.from_json(c) for c in data["checks"]))
 
 
 Result = tuple[str, str, Status]

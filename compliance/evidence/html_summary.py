@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from compliance.evidence.coverage import CheckCoverage, RequirementCoverage
 from compliance.evidence.header import WHAT_IF_BANNER
 from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table
 from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES
@@ -112,32 +113,32 @@ def _chain_rows(chain: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _counted(checks: Sequence[Mapping[str, Any]]) -> str:
+def _counted(checks: Sequence[CheckCoverage]) -> str:
     """How many of a requirement's checks verified it; NOT SUPPORTED and NOT RUN are said, never counted as run."""
-    verified = sum(1 for c in checks if Status(c["status"]) in _VERIFIED)
+    verified = sum(1 for c in checks if c.status in _VERIFIED)
     parts = [f"{verified} of {len(checks)} checks verified it"]
     for status, words in ((Status.ERROR, "could not verify"), (Status.NOT_SUPPORTED, "not supported by the target"),
                           (Status.NOT_APPLICABLE, "not applicable"), (Status.NOT_RUN, "not run")):
-        n = sum(1 for c in checks if Status(c["status"]) is status)
+        n = sum(1 for c in checks if c.status is status)
         if n:
             parts.append(f"{n} {words}")
     return "; ".join(parts)
 
 
-def _matrix(coverage: Sequence[Mapping[str, Any]]) -> str:
+def _matrix(coverage: Iterable[RequirementCoverage]) -> str:
     rows: list[str] = []
     framework = None
     for req in coverage:
-        if req["framework"] != framework:
-            framework = req["framework"]
+        if req.requirement.framework != framework:
+            framework = req.requirement.framework
             rows.append(f'<tr class="ecc-fw"><th colspan="4">{esc(framework)}</th></tr>')
-        checks = req["checks"]
+        checks = req.checks
         listed = "<br>".join(
-            f'{badge(Status(c["status"]))} <span class="ecc-mono">{esc(c["check"])}</span>' for c in checks
+            f'{badge(c.status)} <span class="ecc-mono">{esc(c.check_id)}</span>' for c in checks
         ) or '<span class="ecc-note">no check of this suite addresses this requirement</span>'
         counted = f'<div class="ecc-note">{esc(_counted(checks))}</div>' if checks else ""
-        rows.append(f'<tr><td class="ecc-req">{esc(req["clause"])}</td><td>{esc(req["title"])}</td>'
-                    f'<td>{badge(Status(req["status"]))}{counted}</td><td>{listed}</td></tr>')
+        rows.append(f'<tr><td class="ecc-req">{esc(req.requirement.clause)}</td><td>{esc(req.requirement.title)}</td>'
+                    f'<td>{badge(req.status)}{counted}</td><td>{listed}</td></tr>')
     head = "<tr><th>Requirement</th><th>Title</th><th>Worst status</th><th>Checks (status)</th></tr>"
     return f'<table class="ecc-table ecc-matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -269,7 +270,7 @@ def summary_html(document: Mapping[str, Any], findings: Iterable[Record], *, int
         '<p class="ecc-note">Every 21 CFR Part 11 and EU GMP Annex 11 requirement that bears on storing exported '
         "records, the checks that address it and the worst status among them. Requirements no check addresses "
         "are listed as not covered; checks of the suite that did not run in this run show as NOT RUN.</p>",
-        _matrix(document["coverage"]),
+        _matrix(RequirementCoverage.from_json(row) for row in document["coverage"]),
         drift_html(document.get("drift")),
         integrity_html(document),
         signature_page(document),
