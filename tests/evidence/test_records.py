@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from compliance.evidence.coverage import RequirementCoverage, coverage
 from compliance.evidence.document import write_evidence_json
 from compliance.evidence.record import Record, RecordError
 from compliance.evidence.recordlog import RECORDS_NAME, RecordLog
@@ -122,3 +123,14 @@ def test_a_crashed_check_keeps_its_traceback_redacted(pytester: pytest.Pytester,
     shown = result.stdout.str()
     assert ("Traceback (most recent call last):" in shown) is (tb == "long"), "the traceback only with --tb=long"
     assert not (run_dir / RECORDS_NAME).exists(), "evidence.json holds the records; the working file is gone"
+
+
+def test_coverage_rows_read_back_typed() -> None:
+    rows = coverage([("x_check", "chain-a", Status.PASS), ("x_check", "chain-b", Status.NOT_SUPPORTED)],
+                    {"x_check": META})
+    data = json.loads(json.dumps([row.to_json() for row in rows]))
+    again = [RequirementCoverage.from_json(row) for row in data]
+    assert [row.to_json() for row in again] == data
+    covered = next(row for row in again if row.requirement.id == "21CFR11.10(d)")
+    assert covered.status is Status.NOT_SUPPORTED and covered.checks[0].results[1] == ("chain-b", Status.NOT_SUPPORTED)
+    assert all(row.status is Status.NOT_COVERED for row in again if not row.checks)
