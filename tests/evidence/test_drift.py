@@ -57,7 +57,7 @@ def test_no_change_reads_as_such() -> None:
 
 def test_new_and_vanished_findings() -> None:
     def record(check: str, status: str) -> dict[str, object]:
-        return {"check": {"id": check, "title": check}, "chain": "c",
+        return {"check": {"id": check, "title": check, "severity": "high", "provider": "aws"}, "chain": "c",
                 "finding": {"status": status, "message": f"{check} {status}"}}
 
     base = {"schema": "export-chain-compliance/evidence/v1", "started": "t0", "target": "live", "snapshots": {},
@@ -70,8 +70,9 @@ def test_new_and_vanished_findings() -> None:
 
 
 def _record(check: str, message: str, data: object = None) -> dict[str, object]:
-    return {"check": {"id": check, "title": check}, "chain": "c",
-            "finding": {"status": "PASS", "message": message, "evidence": [{"label": "x", "data": data}]}}
+    return {"check": {"id": check, "title": check, "severity": "high", "provider": "aws"}, "chain": "c",
+            "finding": {"status": "PASS", "message": message,
+                        "evidence": [{"label": "x", "kind": "note", "data": data}]}}
 
 
 def test_run_specific_values_are_not_drift() -> None:

@@ -8,8 +8,10 @@ import json
 import re
 from typing import Any
 
+from compliance.evidence.coverage import CheckCoverage
 from compliance.evidence.html_check import detail_html
 from compliance.evidence.html_summary import _counted
+from compliance.evidence.record import Record
 from compliance.evidence.style import CSS
 from compliance.model import Status
 
@@ -57,7 +59,7 @@ def test_terminal_prints_the_verdict_and_status_names(signed_failing_run: SuiteR
 
 
 def test_coverage_never_counts_not_supported_as_ran() -> None:
-    checks = [{"status": Status.PASS.value}, {"status": Status.NOT_SUPPORTED.value}, {"status": "NOT RUN"}]
+    checks = [CheckCoverage("c", "C", status, ()) for status in (Status.PASS, Status.NOT_SUPPORTED, Status.NOT_RUN)]
     text = _counted(checks)
     assert text == "1 of 3 checks verified it; 1 not supported by the target; 1 not run"
     assert "ran" not in text.replace("not run", "")
@@ -74,7 +76,7 @@ def test_api_table_names_the_call_behind_each_piece_of_evidence(signed_failing_r
     document = signed_failing_run.evidence
     record = next(r for r in document["findings"] if r["check"]["id"] == "aws_bucket_default_encryption_is_sse_kms")
     calls = document["snapshots"][record["chain"]]["api_calls"]
-    page = detail_html(record, calls)
+    page = detail_html(Record.from_json(record), calls)
     table = page[page.index("API calls that read this check's inputs"):]
     row = next(r for r in table.split("<tr>") if "s3:GetBucketEncryption" in r)
     assert "s3:GetEncryptionConfiguration" in row  # the IAM action AWS authorises the call with

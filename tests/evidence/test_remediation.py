@@ -18,7 +18,8 @@ from compliance.checks.test_aws_bucket import test_aws_bucket_policy_denies_no_i
 from compliance.checks.test_aws_trust import test_aws_trust_network_conditions_admit_vendor_ips as network_check
 from compliance.config import Chain, default_chain_path, load_chain_config
 from compliance.evidence.html_check import detail_html
-from compliance.model import Finding, Status
+from compliance.evidence.record import Record
+from compliance.model import CheckMeta, Finding, Provider, Severity, Status
 from compliance.targets.aws_moto import MotoAwsTarget
 from compliance.targets.deployment import load_deployment
 from compliance.targets.snapshot import AwsSnapshot, Read
@@ -196,8 +197,8 @@ def test_passing_findings_carry_no_specific_fix_and_the_report_shows_it(ref_chai
     deny = {"Sid": "OnlyAdminsWrite", "Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/A"},
             "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
     failing = bucket_check(ChainView(ref_chain, _with_bucket_policy(snapshot, [_tls(), deny])))
-    record = {"check": {"id": "aws_bucket_policy_denies_no_intended_write", "remediation": "General advice.",
-                        "controls": [], "permissions": []}, "chain": "c", "finding": failing.to_json()}
-    page = detail_html(record, [])
+    meta = CheckMeta(id="aws_bucket_policy_denies_no_intended_write", title="", severity=Severity.HIGH,
+                     provider=Provider.AWS, rationale="", remediation="General advice.", controls=(), permissions=())
+    page = detail_html(Record(meta, "c", failing, "", ""), [])
     assert "For this finding:" in page and "ArnNotEquals" in page and "In general: General advice." in page
     assert "widen the statement" not in page.lower()
