@@ -42,7 +42,6 @@ class RunState:
     chain_config: ChainConfig | None = None
     config_error: ConfigError | None = None
     generated_secrets: list[str] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
     snapshots: dict[str, Any] = field(default_factory=dict)
     snapshots_json: dict[str, Any] = field(default_factory=dict)
     emitted_snapshots: set[str] = field(default_factory=set)
