@@ -134,3 +134,31 @@ def test_coverage_rows_read_back_typed() -> None:
     covered = next(row for row in again if row.requirement.id == "21CFR11.10(d)")
     assert covered.status is Status.NOT_SUPPORTED and covered.checks[0].results[1] == ("chain-b", Status.NOT_SUPPORTED)
     assert all(row.status is Status.NOT_COVERED for row in again if not row.checks)
+
+
+class _CountRecordLines:
+    """After each check's report is logged: how many lines the run's records file holds."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            (run_dir,) = [p for p in Path(os.environ["RECORDS_TEST_EVIDENCE"]).iterdir() if p.is_dir()]
+            self.seen.append(len((run_dir / RECORDS_NAME).read_text(encoding="utf-8").splitlines()))
+
+
+def test_records_reach_the_disk_as_each_check_finishes(pytester: pytest.Pytester,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = pytester.path / "evidence"
+    monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
+    monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "off")
+    monkeypatch.setenv("RECORDS_TEST_EVIDENCE", str(evidence))
+    counter = _CountRecordLines()
+    result = pytester.runpytest(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-p", "no:randomly",
+                                "-k", "aws_configured_role_arn or aws_kms or aws_trust", plugins=[counter])
+    findings = json.loads(next(evidence.glob("*/evidence.json")).read_text(encoding="utf-8"))["findings"]
+    assert len(findings) >= 3, result.stdout.str()
+    assert counter.seen == list(range(1, len(findings) + 1)), "one more line on disk after each check"
+    assert [f["nodeid"] for f in findings] == sorted(f["nodeid"] for f in findings)
