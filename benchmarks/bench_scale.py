@@ -48,6 +48,7 @@ class Result:
     peak_rss_mb: float
     controller_rss_mb: float
     worker_rss_mb: float | None
+    checks_peak_rss_mb: float
     calls_per_chain: float
     calls_min: int
     calls_max: int
@@ -60,14 +61,17 @@ class Result:
         return self.wall / self.chains
 
 
-def peak_rss(path: Path) -> tuple[float, float | None]:
-    """(the controller's peak RSS, the largest xdist worker's or None) in MB, from peak_rss_plugin.py's lines."""
+def peak_rss(path: Path) -> tuple[float, float | None, float]:
+    """In MB, from peak_rss_plugin.py's lines: the controller's peak RSS, the largest xdist worker's (None: serial),
+    and the largest any process had reached when its session finished (the checks run, the evidence not yet
+    written)."""
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     controller = [line["peak_rss_kb"] for line in lines if line["role"] == "controller"]
     workers = [line["peak_rss_kb"] for line in lines if line["role"] != "controller"]
     if len(controller) != 1:
         raise SystemExit(f"{path}: expected one controller line, found {len(controller)}")
-    return controller[0] / 1024, max(workers) / 1024 if workers else None
+    checks = max(line.get("checks_peak_rss_kb") or 0 for line in lines)
+    return controller[0] / 1024, max(workers) / 1024 if workers else None, checks / 1024
 
 
 def run(chains: int, accounts: int, mode: str, fuzz_examples: int, work: Path, *, pdf: bool) -> Result:
@@ -102,8 +106,8 @@ def run(chains: int, accounts: int, mode: str, fuzz_examples: int, work: Path, *
                                                        "GetCallerIdentity", "DescribeKey", "GetKeyPolicy")))
     if proc.returncode not in (0, 1):
         print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
-    controller, worker = peak_rss(rss_file)
-    return Result(chains, mode, wall, max(controller, worker or 0), controller, worker,
+    controller, worker, checks_peak = peak_rss(rss_file)
+    return Result(chains, mode, wall, max(controller, worker or 0), controller, worker, checks_peak,
                   statistics.mean(per_chain) if per_chain else 0,
                   min(per_chain, default=0), max(per_chain, default=0), repeats, evidence["totals"], proc.returncode)
 
@@ -111,9 +115,9 @@ def run(chains: int, accounts: int, mode: str, fuzz_examples: int, work: Path, *
 def table(results: list[Result]) -> str:
     base = {r.mode: r for r in results if r.chains == min(x.chains for x in results)}
     lines = ["| chains | mode | wall s | s/chain | × wall of smallest | peak RSS MB | × peak RSS of smallest "
-             "| controller / largest worker MB | API calls/chain (min–max) | max reads of one resource | results "
-             "| exit |",
-             "|---:|---|---:|---:|---:|---:|---:|---|---|---:|---|---:|"]
+             "| controller / largest worker MB | peak before the evidence is written MB | API calls/chain (min–max) "
+             "| max reads of one resource | results | exit |",
+             "|---:|---|---:|---:|---:|---:|---:|---|---:|---|---:|---|---:|"]
     for r in results:
         ratio = r.wall / base[r.mode].wall if r.mode in base else float("nan")
         rss_ratio = r.peak_rss_mb / base[r.mode].peak_rss_mb if r.mode in base else float("nan")
@@ -121,7 +125,7 @@ def table(results: list[Result]) -> str:
             f"{r.controller_rss_mb:.0f} / –"
         totals = ", ".join(f"{n} {s}" for s, n in sorted(r.totals.items()) if n)
         lines.append(f"| {r.chains} | {'-n 2' if r.mode == 'n2' else 'serial'} | {r.wall:.1f} | {r.per_chain:.2f} | "
-                     f"{ratio:.1f} | {r.peak_rss_mb:.0f} | {rss_ratio:.2f} | {split} | "
+                     f"{ratio:.1f} | {r.peak_rss_mb:.0f} | {rss_ratio:.2f} | {split} | {r.checks_peak_rss_mb:.0f} | "
                      f"{r.calls_per_chain:.1f} ({r.calls_min}–{r.calls_max}) | {r.reads_per_resource_max} | {totals} | "
                      f"{r.exit_code} |")
     by = {(r.chains, r.mode): r for r in results}

@@ -2,8 +2,9 @@
 
 Loaded through PYTEST_PLUGINS (so xdist workers load it too). At the very end of the process's pytest run (after
 every other `pytest_unconfigure`, so after the evidence is written) it appends one JSON line to the file named by
-$BENCH_PEAK_RSS_FILE: the process's role ("controller" or the xdist worker id) and its peak resident set size from
-getrusage(RUSAGE_SELF). A child the process starts (the archival PDF is rendered in one) is not counted.
+$BENCH_PEAK_RSS_FILE: the process's role ("controller" or the xdist worker id), its peak resident set size from
+getrusage(RUSAGE_SELF), and the peak it had reached when the session finished (the checks had run; the evidence
+is written after). A child the process starts (the archival PDF is rendered in one) is not counted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from collections.abc import Generator
 import pytest
 
 FILE_ENV = "BENCH_PEAK_RSS_FILE"
+_AT_SESSION_FINISH: list[int] = []
+
+
+def _peak_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish() -> None:
+    _AT_SESSION_FINISH.append(_peak_kb())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -26,7 +37,7 @@ def pytest_unconfigure(config: pytest.Config) -> Generator[None, None, None]:
         path = os.environ.get(FILE_ENV)
         if path:
             worker = getattr(config, "workerinput", {}).get("workerid")
-            line = {"role": worker or "controller", "pid": os.getpid(),
-                    "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+            line = {"role": worker or "controller", "pid": os.getpid(), "peak_rss_kb": _peak_kb(),
+                    "checks_peak_rss_kb": _AT_SESSION_FINISH[0] if _AT_SESSION_FINISH else None}
             with open(path, "a", encoding="utf-8") as out:
                 out.write(json.dumps(line) + "\n")
