@@ -452,6 +452,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = f"ERROR (could not verify): {state.redactor().text(finding.message)}"
     else:
         return report
+    if FINDING_KEY in item.stash:  # the record below carries it from here (an item lives until the session ends)
+        del item.stash[FINDING_KEY]
     group_suffix = f"@{chain.id}" if chain is not None else ""
     record = Record(check=meta, chain=chain.id if chain is not None else None,
                     finding=redacted(finding, state.redactor()),
@@ -500,6 +502,19 @@ class RecordCollector:
         if snapshot is not None and record.chain:
             self.state.snapshots_json[record.chain] = snapshot
         self.records.append(record)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> Generator[None, None, None]:
+    """Once every plugin has seen a check's report (the record is on disk, or sent to the controller), the report
+    keeps only the record's status and message: pytest and pytest-html keep every report until the session ends."""
+    result = yield
+    record = record_of(report)
+    if record is not None:
+        setattr(report, REPORT_ATTRIBUTE, record.without_evidence())
+        if hasattr(report, SNAPSHOT_ATTRIBUTE):
+            delattr(report, SNAPSHOT_ATTRIBUTE)
+    return result
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -39,6 +39,12 @@ class Record:
         """The chain id, or "-" for a check that ran without one (an invalid chain config)."""
         return self.chain or "-"
 
+    def without_evidence(self) -> Record:
+        """The record as the terminal and the HTML row read it (status, message, resource), without its evidence,
+        details and fix: what a report keeps once the whole record is on disk."""
+        finding = Finding(self.finding.status, self.finding.message, self.finding.resource)
+        return Record(self.check, self.chain, finding, self.recorded_at, self.nodeid)
+
     def to_json(self) -> dict[str, Any]:
         return {"check": self.check.to_json(), "chain": self.chain, "finding": self.finding.to_json(),
                 "recorded_at": self.recorded_at, "nodeid": self.nodeid}
