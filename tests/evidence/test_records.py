@@ -13,7 +13,7 @@ import pytest
 
 from compliance.evidence.coverage import RequirementCoverage, coverage
 from compliance.evidence.document import write_evidence_json
-from compliance.evidence.record import Record, RecordError
+from compliance.evidence.record import Record, RecordError, record_of
 from compliance.evidence.recordlog import RECORDS_NAME, RecordLog
 from compliance.model import CheckMeta, Evidence, EvidenceKind, Finding, Provider, Remediation, Severity, Status
 from compliance.redaction import Redactor
@@ -162,3 +162,18 @@ def test_records_reach_the_disk_as_each_check_finishes(pytester: pytest.Pytester
     assert len(findings) >= 3, result.stdout.str()
     assert counter.seen == list(range(1, len(findings) + 1)), "one more line on disk after each check"
     assert [f["nodeid"] for f in findings] == sorted(f["nodeid"] for f in findings)
+
+
+def test_reports_keep_no_evidence_once_the_record_is_written(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest keeps every report until the session ends: after the record is on disk a report holds its status only."""
+    monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
+    monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "off")
+    evidence = pytester.path / "evidence"
+    recorder = pytester.inline_run(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-p", "no:randomly",
+                                   "-k", ROLE_ARN_CHECK)
+    kept = [r for r in (record_of(report) for report in recorder.getreports("pytest_runtest_logreport")) if r]
+    findings = json.loads(next(evidence.glob("*/evidence.json")).read_text(encoding="utf-8"))["findings"]
+    assert len(kept) == len(findings) == 1 and findings[0]["finding"]["evidence"], "the check attaches evidence"
+    assert kept[0].status.value == findings[0]["finding"]["status"]
+    assert kept[0].finding.evidence == () and not kept[0].finding.details and kept[0].finding.remediation is None
