@@ -267,7 +267,9 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         chain_file = work / "chains.toml"
         chain_file.write_text(chains_toml([_entry(c, org, now) for c in RUNNABLE]), encoding="utf-8")
         env = {k: str(org.resolve(v, c.id, now)) for c in RUNNABLE for k, v in c.env.items()}
-        workers = os.environ.get("ADVERSARIAL_WORKERS", "2")
+        # Two workers when this file has the machine; one process when `make test` already runs a worker per CPU
+        # (a nested `-n 2` only adds worker start-up and contention for the same cores).
+        workers = os.environ.get("ADVERSARIAL_WORKERS", "0" if os.environ.get("PYTEST_XDIST_WORKER") else "2")
         extra = os.environ.get("ADVERSARIAL_PYTEST_ARGS", "").split()
         lap("identities")
         returncode, text = run_until_evidence(srv, chain_file, work / "evidence", "-n", workers, "--fuzz-examples",
