@@ -67,6 +67,12 @@ def load_baseline(path: Path) -> dict[str, Any]:
     if not isinstance(document.get("findings"), list) or not isinstance(document.get("snapshots"), dict):
         raise BaselineError(f"--baseline {source}: malformed evidence.json (findings or snapshots missing). "
                             f"Fix: {fix}")
+    for index, finding in enumerate(document["findings"]):
+        try:
+            Record.from_json(finding)
+        except RecordError as exc:  # compared findings would silently go missing and show as new or vanished
+            raise BaselineError(f"--baseline {source}: finding {index} is not in the shape this suite writes "
+                                f"({exc}). Fix: {fix}") from None
     document["_source"] = str(source)
     return document
 
@@ -126,14 +132,10 @@ def _diff(before: Any, after: Any, since: str) -> str:
 
 
 def _findings(document: Mapping[str, Any]) -> dict[tuple[str, str], Record]:
-    """(check id, chain) → record; a finding not in the shape a run writes (an older or damaged baseline) is
-    left out."""
+    """(check id, chain) → record. A baseline's findings were validated by `load_baseline`."""
     out: dict[tuple[str, str], Record] = {}
     for data in document.get("findings") or []:
-        try:
-            record = Record.from_json(data)
-        except RecordError:
-            continue
+        record = Record.from_json(data)
         out[(record.check.id, record.chain_label)] = record
     return out
 

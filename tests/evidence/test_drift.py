@@ -115,6 +115,8 @@ def test_drift_redacts_both_sides() -> None:
     ("{not json", "not valid JSON (line 1"),
     ('{"findings": []}', "not an evidence.json written by this suite"),
     ('{"schema": "export-chain-compliance/evidence/v1"}', "malformed evidence.json"),
+    ('{"schema": "export-chain-compliance/evidence/v1", "snapshots": {}, "findings": [{"chain": "c"}]}',
+     "finding 0 is not in the shape this suite writes"),
 ])
 def test_bad_baseline_is_one_usage_error_line(pytester: pytest.Pytester, content: str | None, needle: str) -> None:
     baseline = pytester.path / "baseline.json"

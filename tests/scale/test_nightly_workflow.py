@@ -98,8 +98,8 @@ def _drift_script(workflow: dict[str, Any]) -> str:
 
 
 def _record(check: str, chain: str, status: str, message: str) -> dict[str, Any]:
-    return {"check": {"id": check, "title": check}, "chain": chain, "nodeid": f"x::test_{check}[{chain}]",
-            "finding": {"status": status, "message": message}}
+    return {"check": {"id": check, "title": check, "severity": "medium", "provider": "aws"}, "chain": chain,
+            "nodeid": f"x::test_{check}[{chain}]", "finding": {"status": status, "message": message}}
 
 
 @pytest.mark.parametrize("changed", [True, False])
