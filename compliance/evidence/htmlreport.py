@@ -1,18 +1,24 @@
 """pytest-html hooks: title, the summary page, the results table's columns and each check's evidence.
 
-Registered only when pytest-html is active (its hook specifications exist only then).
+Registered only when pytest-html is active (its hook specifications exist only then). In a self-contained report
+(the run directory's evidence.html) each check's evidence is streamed: pytest-html gets placeholders, and the
+evidence goes into the written file from a spool on disk (`compliance.evidence.html_stream`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+import sys
+from collections.abc import Callable, Generator, Iterable
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from compliance.evidence.header import versions
 from compliance.evidence.html_check import HEADER_CELLS, RESULT_HEADER, detail_html, result_cell, row_cells
+from compliance.evidence.html_stream import SPOOL_NAME, EvidenceSpool
 from compliance.evidence.html_summary import summary_html
 from compliance.evidence.record import Record, record_of, snapshot_of
 from compliance.evidence.run_view import RunView
@@ -38,9 +44,16 @@ class HtmlReport:
         self.state = state
         self.document = document
         self.records = records
+        self.spool: EvidenceSpool | None = None
+        self.report_path: Path | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        option = session.config.option
+        if getattr(option, "self_contained_html", False) and option.htmlpath and self.state.run_dir is not None:
+            # where pytest-html writes it (its own resolution of --html, at the same working directory)
+            self.report_path = Path.cwd() / Path(os.path.expandvars(option.htmlpath)).expanduser()
+            self.spool = EvidenceSpool(self.state.run_dir / SPOOL_NAME)
         try:
             from pytest_metadata.plugin import metadata_key
         except ImportError:  # pragma: no cover - pytest-html depends on pytest-metadata
@@ -74,10 +87,40 @@ class HtmlReport:
         snapshot = snapshot_of(report) or self.state.snapshots_json.get(record.chain or "") or {}
         calls = snapshot.get("api_calls") or []
         report_extras = list(getattr(report, "extras", []))
-        report_extras.append(extras.html(detail_html(record, calls)))
+        detail = detail_html(record, calls)
         finding_json = {k: v for k, v in record.to_json().items() if k != "nodeid"}  # the row names its node
-        report_extras.append(extras.json(finding_json, name="finding.json"))
+        if self.spool is not None:  # pytest-html keeps placeholders; the evidence waits on disk
+            report_extras.append(extras.html(self.spool.html_placeholder(detail)))
+            report_extras.append(extras.json(self.spool.json_placeholder(finding_json), name="finding.json"))
+        else:
+            report_extras.append(extras.html(detail))
+            report_extras.append(extras.json(finding_json, name="finding.json"))
         setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        """Around pytest-html's write of evidence.html (and evidence.json's), before the manifest and the PDF (at
+        unconfigure): the placeholders are replaced with the spooled evidence. A report that cannot be completed is
+        removed, never left with placeholders: `python -m compliance verify` then reports it missing."""
+        try:
+            return (yield)
+        finally:
+            self._complete_report()
+
+    def _complete_report(self) -> None:
+        spool, self.spool = self.spool, None
+        if spool is None or self.report_path is None:
+            return
+        try:
+            if self.report_path.exists():
+                spool.fill(self.report_path)
+        except Exception as exc:  # the rest of the record must still be hashed and signed
+            self.report_path.unlink(missing_ok=True)
+            message = self.state.redactor().text(f"{type(exc).__name__}: {exc}".splitlines()[0])
+            sys.stderr.write(f"ERROR: {self.report_path.name} could not be completed ({message}); the record is "
+                             "incomplete and `python -m compliance verify` will report it missing\n")
+        finally:
+            spool.remove()
 
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
         """A check's log starts with its outcome in words, not pytest's (path, line, reason) skip tuple."""

@@ -1,7 +1,9 @@
 """The run directory: reports/<UTC>[-whatif]/ with evidence.html, junit.xml, evidence.json, evidence.pdf,
 MANIFEST.sha256 and, when signed, signatures/01-executed.json.
 
-Write order: pytest-html and JUnit XML write at session finish, evidence.json right after (trylast);
+Write order: pytest-html and JUnit XML write at session finish, evidence.json right after (trylast), and
+then (a session-finish hook wrapper, `compliance.evidence.htmlreport`) the checks' evidence is streamed into
+evidence.html in place of pytest-html's placeholders;
 at unconfigure evidence.pdf (embedding evidence.json and the manifest of the files so far), then the
 manifest over every file of the run, then the execution signature over the manifest; then `reports/latest`.
 """
