@@ -12,7 +12,7 @@ is held in memory longer than its own substitution.
 
 The pieces are spooled as they arrive rather than re-rendered from records.jsonl at the end: that file is written
 with sorted keys, so a finding.json re-made from it would not be the bytes pytest-html writes. A report that cannot
-be completed is removed (`compliance.evidence.htmlreport`), so `python -m compliance verify` reports it missing; a
+be completed is removed (`compliance.session.htmlreport`), so `python -m compliance verify` reports it missing; a
 run killed between pytest-html's write and the substitution leaves placeholders and the spool, but no manifest.
 """
 

@@ -18,7 +18,7 @@ from compliance.redaction import Redactor
 
 class RunView(Protocol):
     run_dir: Path | None
-    """The run's evidence directory, set once it is made (`compliance.evidence.rundir.prepare_run_dir`)."""
+    """The run's evidence directory, set once it is made (`compliance.session.rundir.prepare_run_dir`)."""
 
     @property
     def target(self) -> str: ...

@@ -28,8 +28,8 @@ LAYERS: Layers = (
     ("chain analysis", frozenset({"chain", "proof"})),
     ("checks and their contract", frozenset({"checks", "registry", "permissions", "permission_vocabulary"})),
     ("evidence", frozenset({"evidence"})),
-    ("plugin side", frozenset({"plugin", "state", "fixtures", "fixtures_chain", "fixtures_azure", "xdist_groups",
-                               "__main__"})),
+    ("plugin side", frozenset({"plugin", "session", "state", "fixtures", "fixtures_chain", "fixtures_azure",
+                               "xdist_groups", "__main__"})),
 )
 """Bottom to top. A room may import rooms of its own layer or of lower ones. `iam` depends only on the leaves;
 `targets` read (AWS, Azurite) and know nothing of analysis; `azure` and `chain`/`proof` analyse what targets read;
@@ -200,3 +200,35 @@ def test_a_room_outside_every_layer_is_named(tmp_path: Path) -> None:
                                "proof/__init__.py": "", "evidence/__init__.py": "", "newroom.py": ""})
     assert layer_problems(root, PLANTED_LAYERS) == [
         "room 'newroom' is in no layer: add it to LAYERS where its imports allow"]
+
+
+PYTEST_ROOMS = frozenset({"plugin", "session", "state", "fixtures", "fixtures_chain", "fixtures_azure", "xdist_groups",
+                          "registry"})
+"""The rooms that may import pytest: the plugin side, and the check contract (its marks make a check collectable).
+Everything else (the engine, the targets, the analyses, the checks' bodies, the evidence) runs without pytest."""
+
+
+def pytest_importers(root: Path) -> list[str]:
+    """Every import of pytest (or its private `_pytest`) outside PYTEST_ROOMS, as `file:line → module`."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        parts = relative.with_suffix("").parts
+        if parts[0] in PYTEST_ROOMS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            for module in _imported(node, (root.name, *parts[:-1])):
+                if module.split(".")[0] in ("pytest", "_pytest"):
+                    found.append(f"{root.name}/{relative.as_posix()}:{getattr(node, 'lineno', 0)} → {module}")
+    return found
+
+
+def test_only_the_plugin_side_imports_pytest() -> None:
+    found = pytest_importers(PACKAGE)
+    assert not found, "pytest-bound code belongs on the plugin side (compliance/session/):\n" + "\n".join(found)
+
+
+def test_a_planted_pytest_import_in_the_evidence_is_named(tmp_path: Path) -> None:
+    root = _package(tmp_path, {"__init__.py": "", "evidence/__init__.py": "",
+                               "evidence/html.py": "def hook():\n    import pytest\n    return pytest\n"})
+    assert pytest_importers(root) == ["pkg/evidence/html.py:2 → pytest"]

@@ -2,7 +2,7 @@
 MANIFEST.sha256 and, when signed, signatures/01-executed.json.
 
 Write order: pytest-html and JUnit XML write at session finish, evidence.json right after (trylast), and
-then (a session-finish hook wrapper, `compliance.evidence.htmlreport`) the checks' evidence is streamed into
+then (a session-finish hook wrapper, `compliance.session.htmlreport`) the checks' evidence is streamed into
 evidence.html in place of pytest-html's placeholders;
 at unconfigure evidence.pdf (embedding evidence.json and the manifest of the files so far), then the
 manifest over every file of the run, then the execution signature over the manifest; then `reports/latest`.
@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from compliance.evidence.capture import install_log_filter
 from compliance.evidence.document import evidence_document, write_evidence_json
 from compliance.evidence.drift import BaselineError, load_baseline
 from compliance.evidence.header import SIGNATURE_KEY, WHAT_IF_BANNER, is_what_if
@@ -35,6 +34,7 @@ from compliance.evidence.signing import (
     make_signature,
 )
 from compliance.evidence.verdict import verdict_of
+from compliance.session.capture import install_log_filter
 
 HTML_NAME = "evidence.html"
 PDF_NAME = "evidence.pdf"
@@ -106,7 +106,7 @@ def prepare_run_dir(config: pytest.Config, state: RunView) -> RecordLog:
         if not config.option.htmlpath:
             config.option.htmlpath = str(run_dir / HTML_NAME)
             config.option.self_contained_html = True
-        from compliance.evidence.htmlreport import HtmlReport
+        from compliance.session.htmlreport import HtmlReport
 
         config.pluginmanager.register(HtmlReport(state, writer.document, records), "compliance-html-report")
     if not config.option.xmlpath:
