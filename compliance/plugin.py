@@ -21,11 +21,11 @@ import pytest
 import compliance
 from compliance.config import default_chain_path
 from compliance.errors import ComplianceError, ConfigError, PolicyError, ReadError
-from compliance.evidence.capture import redact_report
 from compliance.evidence.record import REPORT_ATTRIBUTE, SNAPSHOT_ATTRIBUTE, Record, record_of, redacted, snapshot_of
 from compliance.evidence.recordlog import RecordLog
 from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
+from compliance.session.capture import redact_report
 from compliance.shard import SHARD_OPTION, parse_shard, select, write_shard_file
 from compliance.state import STATE_KEY, RunState, Target, run_state
 from compliance.xdist_groups import add_group_suffix
@@ -139,7 +139,7 @@ def pytest_configure(config: pytest.Config) -> None:
             validate_inputs(state, config)
             shard_chain_ids(config, state)
         if _is_compliance_run(config):
-            from compliance.evidence.rundir import prepare_run_dir
+            from compliance.session.rundir import prepare_run_dir
 
             if getattr(config.option, "dist", "no") == "load":
                 config.option.dist = "loadgroup"  # keep each chain's checks (and its snapshot read) on one worker
