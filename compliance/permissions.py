@@ -21,9 +21,8 @@ from typing import Any
 
 from compliance.checks import load_all_checks
 from compliance.model import Provider
-from compliance.permission_vocabulary import READ_ACTIONS
 
-__all__ = ["READ_ACTIONS", "SNAPSHOT_ONLY_ACTIONS", "aws_actions", "declared_by", "main", "read_policy"]
+__all__ = ["SNAPSHOT_ONLY_ACTIONS", "aws_actions", "declared_by", "main", "read_policy"]
 
 # Reads the snapshot keeps as evidence (shown in the report, compared by --baseline drift) that no check decides
 # on. Without them a live run still gives every check's result, but the snapshot records the AccessDenied.

@@ -9,6 +9,7 @@ from compliance.controls import REQUIREMENTS
 from compliance.evidence.html_base import badge, esc, kv_table, pre_json, table
 from compliance.evidence.record import Record
 from compliance.model import CheckMeta, Evidence, Remediation
+from compliance.permission_vocabulary import READ_ACTIONS
 
 HEADER_CELLS = (
     '<th class="sortable" data-column-type="status">Status</th>',
@@ -58,8 +59,6 @@ def call_key(call: Mapping[str, Any]) -> str:
 
 def _authorised_as(call: Mapping[str, Any]) -> tuple[str, ...]:
     """The IAM actions AWS authorises an API call with (GetBucketEncryption is s3:GetEncryptionConfiguration)."""
-    from compliance.permissions import READ_ACTIONS
-
     key = call_key(call)
     return READ_ACTIONS.get(key, (key,))
 

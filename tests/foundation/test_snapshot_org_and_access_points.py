@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from compliance.permissions import READ_ACTIONS
+from compliance.permission_vocabulary import READ_ACTIONS
 from compliance.targets.aws_moto import MotoAwsTarget, account_session
 from compliance.targets.aws_reader import AwsReader, CallLog, instrument_session
 from compliance.targets.deployment import validate

@@ -25,7 +25,8 @@ import pytest
 
 from compliance.checks import load_all_checks
 from compliance.model import Provider
-from compliance.permissions import READ_ACTIONS, SNAPSHOT_ONLY_ACTIONS, aws_actions, declared_by, read_policy
+from compliance.permission_vocabulary import READ_ACTIONS
+from compliance.permissions import SNAPSHOT_ONLY_ACTIONS, aws_actions, declared_by, read_policy
 
 from .moto_live import AUDIT_ROLE, MANAGEMENT, audit_role_arn, evidence_of, live_server, run_live
 
