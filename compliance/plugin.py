@@ -438,32 +438,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if meta is None:
         return report
     state = run_state(item.config)
-    redact_report(report, state.redactor())  # captured output and failure text are evidence too
+    redactor = state.redactor()
+    redact_report(report, redactor)  # captured output and failure text are evidence too
     callspec = getattr(item, "callspec", None)
     chain = callspec.params.get("chain") if callspec is not None else None
     finding = item.stash.get(FINDING_KEY, None)
-    if call.when == "call" and finding is not None:
-        pass
-    elif call.when == "setup" and report.failed:
+    if call.when == "setup" and report.failed:
         message = call.excinfo.exconly() if call.excinfo else "setup failed"
         crash = {TRACEBACK_KEY: _traceback(call.excinfo.value)} if call.excinfo else {}
         finding = Finding(Status.ERROR, f"The check could not start: {message.splitlines()[0]}", details=crash)
         if item.config.option.tbstyle == "auto":  # one line for the reader; --tb=long keeps the traceback
-            report.longrepr = f"ERROR (could not verify): {state.redactor().text(finding.message)}"
-    else:
+            report.longrepr = f"ERROR (could not verify): {redactor.text(finding.message)}"
+    elif call.when != "call" or finding is None:
         return report
     if FINDING_KEY in item.stash:  # the record below carries it from here (an item lives until the session ends)
         del item.stash[FINDING_KEY]
-    group_suffix = f"@{chain.id}" if chain is not None else ""
     record = Record(check=meta, chain=chain.id if chain is not None else None,
-                    finding=redacted(finding, state.redactor()),
+                    finding=redacted(finding, redactor),
                     recorded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    nodeid=item.nodeid.removesuffix(group_suffix) if group_suffix else item.nodeid)
+                    nodeid=item.nodeid.removesuffix(f"@{chain.id}") if chain is not None else item.nodeid)
     setattr(report, REPORT_ATTRIBUTE, record)
     snapshot = state.snapshots.get(chain.id) if chain is not None else None
     if chain is not None and snapshot is not None and chain.id not in state.emitted_snapshots:
         state.emitted_snapshots.add(chain.id)
-        setattr(report, SNAPSHOT_ATTRIBUTE, state.redactor().json(snapshot.to_json()))
+        setattr(report, SNAPSHOT_ATTRIBUTE, redactor.json(snapshot.to_json()))
     return report
 
 
