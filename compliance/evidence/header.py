@@ -49,9 +49,9 @@ def versions() -> dict[str, str]:
 def chain_summaries(state: RunView, records: Iterable[Record] = ()) -> list[dict[str, Any]]:
     """One summary per configured chain: vendor, role, bucket, prefix, Azure container. No secret values."""
     config = state.chain_config
-    emulator_urls = _emulator_urls(state, records)
     if config is None:
         return []
+    emulator_urls = _emulator_urls(state, records)
     out: list[dict[str, Any]] = []
     for chain in config.chains:
         summary: dict[str, Any] = {
