@@ -591,7 +591,7 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
     """Parse and validate a chain config. Raises `ConfigError` with one clear line."""
     import hashlib
 
-    too_deep = nesting_error(source, text, "TOML")
+    too_deep = nesting_error(source, text, Syntax.TOML)
     if too_deep is not None:
         raise too_deep
     try:
@@ -641,12 +641,12 @@ def parse_chain_config(text: str, source: str, *, env: Mapping[str, str] | None 
     return config
 
 
-def nesting_error(source: str, text: str, what: str) -> ConfigError | None:
-    """A `ConfigError` when `text` ("JSON" or "TOML") nests deeper than MAX_NESTING, else None
-    (`compliance.nesting` counts it). Shared by the TOML and JSON loaders."""
-    if not nests_too_deep(text, Syntax(what)):
+def nesting_error(source: str, text: str, syntax: Syntax) -> ConfigError | None:
+    """A `ConfigError` when `text` nests deeper than MAX_NESTING, else None (`compliance.nesting` counts it).
+    Shared by the TOML and JSON loaders."""
+    if not nests_too_deep(text, syntax):
         return None
-    return ConfigError(source, "(file)", f"{what} nested deeper than {MAX_NESTING} levels",
+    return ConfigError(source, "(file)", f"{syntax} nested deeper than {MAX_NESTING} levels",
                        "flatten the nesting; no valid file needs that depth")
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from compliance.config import nesting_error
 from compliance.errors import ConfigError, PolicyError
 from compliance.iam import PolicyKind, parse_policy
+from compliance.nesting import Syntax
 from compliance.targets.deployment import Limit, substitute
 
 FORMS = "trust, role-inline:NAME, role-managed:NAME, boundary, bucket, key or scp:NAME"
@@ -171,7 +172,7 @@ def load_proposals(paths: Sequence[Path]) -> tuple[Proposal, ...]:
             raise ConfigError(str(path), "(file)", "file not found", "pass an existing file to --proposed") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(str(path), "(file)", f"cannot be read ({type(exc).__name__})", "check the path") from None
-        too_deep = nesting_error(str(path), text, "JSON")
+        too_deep = nesting_error(str(path), text, Syntax.JSON)
         if too_deep is not None:
             raise too_deep
         try:

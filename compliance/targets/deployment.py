@@ -20,7 +20,7 @@ from typing import Any
 
 from compliance.config import BUCKET_RE, nesting_error
 from compliance.errors import ConfigError, one_line
-from compliance.nesting import MAX_NESTING
+from compliance.nesting import MAX_NESTING, Syntax
 from compliance.targets.azure_spec import parse_spec
 
 PLACEHOLDER = re.compile(r"\{\{(env|kms|org):([A-Za-z0-9_./-]+)\}\}")
@@ -500,7 +500,7 @@ def load_deployment(path: Path | None = None) -> Deployment:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "(file)", f"cannot be read ({type(exc).__name__})",
                           "pass a readable UTF-8 JSON file to --deployment") from None
-    too_deep = nesting_error(str(path), text, "JSON")
+    too_deep = nesting_error(str(path), text, Syntax.JSON)
     if too_deep is not None:
         raise too_deep
     try:
