@@ -423,14 +423,12 @@ def _non_iam_gate(facts: GateFacts) -> TraceEntry:
 def _gaps(request: Request, kind: PolicyKind | None, scans: Scans, permission_boundary: PolicyDocument | None,
           session_policies: Sequence[PolicyDocument]) -> Gaps | None:
     """Which sides must allow an IAM caller's request (by how the resource policy names it) and do not; None when
-    every side that must allow does (a dataclass is built only then: this runs for every allowed request)."""
+    every side that must allow does (a dataclass and its SessionGap are made only then: this runs for every allowed
+    request, and an Enum member costs a class attribute lookup)."""
     caller = request.caller
     grant = scans.resource.grant
     boundary_missing = permission_boundary is not None and not scans.boundary.allows
-    if session_policies:
-        session = SessionGap.NOT_ALLOWED if not scans.session.allows else SessionGap.NONE
-    else:
-        session = SessionGap.NO_SESSION_POLICY if caller.kind is CallerKind.FEDERATED_USER else SessionGap.NONE
+    session_missing = not scans.session.allows if session_policies else caller.kind is CallerKind.FEDERATED_USER
     identity_missing = caller.kind is not CallerKind.ROOT and not scans.identity.allows
 
     if request.is_cross_account:
@@ -444,9 +442,11 @@ def _gaps(request: Request, kind: PolicyKind | None, scans: Scans, permission_bo
         needs_identity, needs_limits, resource_missing = True, True, must_allow and grant is None
     identity_gap = needs_identity and identity_missing
     if not needs_limits:
-        boundary_missing, session = False, SessionGap.NONE
-    if not (resource_missing or identity_gap or boundary_missing or session is not SessionGap.NONE):
+        boundary_missing = session_missing = False
+    if not (resource_missing or identity_gap or boundary_missing or session_missing):
         return None
+    session = (SessionGap.NONE if not session_missing
+               else SessionGap.NOT_ALLOWED if session_policies else SessionGap.NO_SESSION_POLICY)
     return Gaps(resource=resource_missing, identity=identity_gap, boundary=boundary_missing, session=session)
 
 
