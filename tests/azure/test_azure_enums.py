@@ -4,7 +4,9 @@ exactly as the strings they replaced."""
 from __future__ import annotations
 
 import json
+import textwrap
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +59,21 @@ def test_revocation_method_is_an_enum_with_its_display_text(fields: dict[str, st
     found = analysis.revocation(analysis.resolve(parse_sas(_token(**fields)), None))
     assert found.method is method
     assert f"revocable by {found.method}: " == f"revocable by {text}: "  # azure_sas_revocable's PASS sentence
+
+
+def test_mypy_catches_a_misspelt_probe_operation(tmp_path: Path) -> None:
+    """The point of the enum: a probe named by a string (or a misspelt member) no longer type-checks."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "misspelt_probe.py"
+    snippet.write_text(textwrap.dedent("""
+        from compliance.azure.backup import AzureBackup
+        from compliance.azure.probes import ProbeOperation
+
+        def probes(backup: AzureBackup) -> None:
+            backup.probe("write")
+            backup.probe(ProbeOperation.WRTE)
+    """), encoding="utf-8")
+    stdout, _, code = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(snippet)])
+    assert code == 1, stdout
+    assert 'Argument 1 to "probe" of "AzureBackup" has incompatible type "str"' in stdout, stdout
+    assert '"type[ProbeOperation]" has no attribute "WRTE"' in stdout, stdout
