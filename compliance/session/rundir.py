@@ -152,7 +152,7 @@ class EvidenceWriter:
                              "`python -m compliance verify` will report it missing\n")
         elif self._document is not None:
             try:
-                write_pdf_copy(run_dir, self._document)
+                write_pdf_copy(run_dir)
             except Exception as exc:  # the rest of the record must still be hashed and signed
                 (run_dir / (PDF_NAME + ".tmp")).unlink(missing_ok=True)
                 message = self.state.redactor().text(f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -195,9 +195,9 @@ def pdf_enabled() -> bool:
     return os.environ.get(PDF_ENV, "on").strip().lower() not in ("off", "0", "no", "false")
 
 
-def write_pdf_copy(run_dir: Path, document: dict[str, Any]) -> None:
+def write_pdf_copy(run_dir: Path) -> None:
     """evidence.pdf, embedding evidence.json as written and the manifest of the files written so far (rendered in
-    a child process from evidence.json; `document` is the same data)."""
+    a child process from the evidence.json in `run_dir`)."""
     from compliance.evidence.pdf import render_in_child
 
     render_in_child(run_dir)
