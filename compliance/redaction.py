@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
+import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
@@ -165,3 +167,20 @@ def _encodings(value: str) -> set[str]:
                                                          quote(json.dumps(form)[1:-1]),
                                                          quote_plus(json.dumps(form)[1:-1]))}
     return {form for form in forms | nested if len(form) >= MIN_SECRET}
+
+
+def redact_log_record(record: logging.LogRecord, redactor: Redactor) -> None:
+    """Replace the record's message (format applied), exception and stack text by their redacted form."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed format string: keep its parts, redacted; a log call must not break the run
+        message = f"{record.msg} {record.args}"
+    record.msg = redactor.text(message)
+    record.args = None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = redactor.text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        record.exc_info = None
+    elif record.exc_text:
+        record.exc_text = redactor.text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redactor.text(record.stack_info)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from compliance.redaction import Redactor
+from compliance.redaction import Redactor, redact_log_record
 
 URL_LOGGERS = ("urllib3.connectionpool", "azure.core.pipeline.policies.http_logging_policy",
                "azure.storage.common.storageclient", "azure.storage.blob._shared.policies")
@@ -23,13 +23,7 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken log call must not break the run
-            return True
-        clean = self.redactor().text(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+        redact_log_record(record, self.redactor())
         return True
 
 

@@ -13,30 +13,12 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from compliance.redaction import Redactor
+from compliance.redaction import Redactor, redact_log_record
 
 RedactorSource = Callable[[], Redactor]
-
-
-def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
-    """Replace the record's message (format applied), exception and stack text by their redacted form."""
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed format string: keep its parts, redacted; a log call must not break the run
-        message = f"{record.msg} {record.args}"
-    record.msg = redactor.text(message)
-    record.args = None
-    if record.exc_info and record.exc_info[0] is not None:
-        record.exc_text = redactor.text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
-        record.exc_info = None
-    elif record.exc_text:
-        record.exc_text = redactor.text(record.exc_text)
-    if record.stack_info:
-        record.stack_info = redactor.text(record.stack_info)
 
 
 class RedactingStream:
@@ -75,7 +57,7 @@ class LogRedaction:
 
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
-            redact_record(record, redactor())
+            redact_log_record(record, redactor())
             return record
 
         logging.setLogRecordFactory(factory)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from compliance.redaction import Redactor
+from compliance.redaction import Redactor, redact_log_record
 
 
 def redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
@@ -38,18 +38,7 @@ class RedactingFilter(logging.Filter):
         self._redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        redactor = self._redactor()
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # a malformed format string: keep its parts, redacted
-            message = f"{record.msg} {record.args}"
-        record.msg = redactor.text(message)
-        record.args = None
-        if record.exc_info:
-            record.exc_text = redactor.text(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = redactor.text(record.stack_info)
+        redact_log_record(record, self._redactor())
         return True
 
 

@@ -180,3 +180,19 @@ def test_live_runs_redact_their_own_credentials(monkeypatch: pytest.MonkeyPatch)
     assert emulated.redactor().text("wJalrXUtnFEMI-live-secret") == "wJalrXUtnFEMI-live-secret"
     assert Redactor().json({"ExternalId": "abc", "external_id_env": "EXPORT_EXTERNAL_ID"}) == {
         "ExternalId": "«redacted»", "external_id_env": "EXPORT_EXTERNAL_ID"}
+
+
+@pytest.mark.parametrize("filter_kind", ["azure_http", "pytest_handlers"])
+def test_a_malformed_log_call_is_redacted_by_each_filter(filter_kind: str) -> None:
+    """A log call whose format does not match its arguments must not carry the SAS past the filter (logging would
+    print the arguments when it fails to format them)."""
+    from compliance.azure.logredact import RedactingFilter as HttpFilter
+    from compliance.session.capture import RedactingFilter as HandlerFilter
+
+    sas = "sv=2025-05-05&sp=cw&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
+    redactor = Redactor([("AZURE_BACKUP_SAS", sas)])
+    log_filter = HttpFilter(lambda: redactor) if filter_kind == "azure_http" else HandlerFilter(lambda: redactor)
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, "GET %s %s", (f"/c?{sas}",),
+                               None)
+    assert log_filter.filter(record)
+    assert record.args is None and "c2VjcmV0" not in record.getMessage()
