@@ -1,8 +1,8 @@
 """pytest-html hooks: title, the summary page, the results table's columns and each check's evidence.
 
 Registered only when pytest-html is active (its hook specifications exist only then). In a self-contained report
-(the run directory's evidence.html) each check's evidence is streamed: pytest-html gets placeholders, and the
-evidence goes into the written file from a spool on disk (`compliance.evidence.html_stream`).
+(the run directory's evidence.html) each test's rows are streamed: once pytest-html has made them, it keeps
+placeholders, and the rows go into the written file from a spool on disk (`compliance.evidence.html_stream`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,32 @@ from compliance.evidence.run_view import RunView
 
 _OUTCOMES = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped"}
 NO_LOG = "No log output captured."
+
+
+@dataclass(frozen=True)
+class _PytestHtmlState:
+    """pytest-html's own per-test state (4.2's `BaseReport`, not an API): the rows it renders at the end, by node
+    id, and each test's reports, which it needs only until that test's teardown report has been processed."""
+
+    rows: dict[str, list[Any]]
+    reports: dict[str, dict[Any, list[Any]]]
+
+
+def _pytest_html_state(config: pytest.Config) -> _PytestHtmlState | None:
+    """Found where pytest-html 4.2 keeps it; None if it is not there (another version): the rows then stay in its
+    memory, the report correct but memory not flat (tests/evidence/test_streamed_report.py pins that it is found)."""
+    try:
+        from pytest_html.basereport import BaseReport
+    except ImportError:  # pragma: no cover - registered only with pytest-html
+        return None
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, BaseReport):
+            data = getattr(getattr(plugin, "_report", None), "data", None)
+            rows = data.get("tests") if isinstance(data, dict) else None
+            reports = getattr(plugin, "_reports", None)
+            if isinstance(rows, dict) and isinstance(reports, dict):
+                return _PytestHtmlState(rows, reports)
+    return None
 
 
 def _outcome(report: Any) -> str:
@@ -45,6 +72,7 @@ class HtmlReport:
         self.document = document
         self.records = records
         self.spool: EvidenceSpool | None = None
+        self.pytest_html: _PytestHtmlState | None = None
         self.report_path: Path | None = None
 
     @pytest.hookimpl(tryfirst=True)
@@ -53,7 +81,9 @@ class HtmlReport:
         if getattr(option, "self_contained_html", False) and option.htmlpath and self.state.run_dir is not None:
             # where pytest-html writes it (its own resolution of --html, at the same working directory)
             self.report_path = Path.cwd() / Path(os.path.expandvars(option.htmlpath)).expanduser()
-            self.spool = EvidenceSpool(self.state.run_dir / SPOOL_NAME)
+            self.pytest_html = _pytest_html_state(session.config)
+            if self.pytest_html is not None:
+                self.spool = EvidenceSpool(self.state.run_dir / SPOOL_NAME)
         try:
             from pytest_metadata.plugin import metadata_key
         except ImportError:  # pragma: no cover - pytest-html depends on pytest-metadata
@@ -76,9 +106,18 @@ class HtmlReport:
         record = record_of(report)
         cells[:] = [*row_cells(record, _outcome(report)), *cells[1:], result_cell(_outcome(report))]
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Attach the evidence as extras before pytest-html (trylast) renders the row."""
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        """Attach the evidence as extras before pytest-html (trylast) makes the row; once it has made a test's rows
+        (at its teardown report), spool them."""
+        self._attach_evidence(report)
+        result = yield
+        # pytest-html's own test of "finished" ("rerun" is pytest-rerunfailures', outside pytest's outcome type)
+        if report.when == "teardown" and str(report.outcome) != "rerun":
+            self._spool_rows(report.nodeid)
+        return result
+
+    def _attach_evidence(self, report: pytest.TestReport) -> None:
         record = record_of(report)
         if record is None:
             return
@@ -87,15 +126,23 @@ class HtmlReport:
         snapshot = snapshot_of(report) or self.state.snapshots_json.get(record.chain or "") or {}
         calls = snapshot.get("api_calls") or []
         report_extras = list(getattr(report, "extras", []))
-        detail = detail_html(record, calls)
+        report_extras.append(extras.html(detail_html(record, calls)))
         finding_json = {k: v for k, v in record.to_json().items() if k != "nodeid"}  # the row names its node
-        if self.spool is not None:  # pytest-html keeps placeholders; the evidence waits on disk
-            report_extras.append(extras.html(self.spool.html_placeholder(detail)))
-            report_extras.append(extras.json(self.spool.json_placeholder(finding_json), name="finding.json"))
-        else:
-            report_extras.append(extras.html(detail))
-            report_extras.append(extras.json(finding_json, name="finding.json"))
+        report_extras.append(extras.json(finding_json, name="finding.json"))
         setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
+
+    def _spool_rows(self, nodeid: str) -> None:
+        """pytest-html keeps a placeholder for each row and forgets the test's reports; the reports (pytest's
+        terminal summary keeps them all) lose their extras, which are in the spooled rows now."""
+        if self.spool is None or self.pytest_html is None:
+            return
+        rows = self.pytest_html.rows.get(nodeid)
+        if rows:
+            rows[:] = [self.spool.row_placeholder(row) if isinstance(row, dict) else row for row in rows]
+        for reports in self.pytest_html.reports.pop(nodeid, {}).values():
+            for each in reports:
+                if getattr(each, "extras", None):
+                    each.extras = []
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:

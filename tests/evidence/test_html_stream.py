@@ -1,18 +1,20 @@
-"""The streamed evidence: placeholders found across chunk boundaries, and the text that replaces them escaped exactly
-as pytest-html's own `json.dumps` and template autoescaping would have written it."""
+"""The streamed rows: placeholders found across chunk boundaries, and the row that replaces each one escaped exactly
+as pytest-html's own `json.dumps` and template autoescaping would have written it in the whole data."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jinja2 import Environment, select_autoescape
 from pytest_html.selfcontained_report import SelfContainedReport
 
-from compliance.evidence.html_stream import EvidenceSpool, StreamError, as_in_report, json_data_uri, stream_replace
+from compliance.evidence.html_stream import EvidenceSpool, StreamError, as_in_report, stream_replace
 
 AWKWARD = ['<td class="x">a & b</td>', "it's \"quoted\"", "naïve → ☃ 😀 \u2028", "</script><script>alert(1)</script>",
            "back\\slash\nnew line\ttab", "&amp; already &lt;escaped&gt;", ""]
@@ -34,52 +36,60 @@ def _pytest_html_data_uri(content: object) -> str:
     return uri
 
 
-@pytest.mark.parametrize("text", AWKWARD)
-def test_escaping_matches_pytest_html_byte_for_byte(text: str) -> None:
-    assert _as_pytest_html_writes({"content": text}) == _as_pytest_html_writes({"content": "X"}).replace(
-        "X", as_in_report(text))
+def _row(content: str, finding: object = FINDING) -> dict[str, Any]:
+    """A row as pytest-html makes it: extras (the detail HTML, finding.json's data: URI), cells, sortable columns,
+    log."""
+    uri = _pytest_html_data_uri(finding)
+    link = f'<a target="_blank" href="{uri}" class="col-links__extra json">finding.json</a>'
+    return {"extras": [{"name": None, "format_type": "html", "content": content, "mime_type": None,
+                        "extension": None},
+                       {"name": "finding.json", "format_type": "json", "content": uri,
+                        "mime_type": "application/json", "extension": "json"}],
+            "status": f"<span>{content}</span>", "duration": 0.25, "flaky": None, "n": [1, -2, 3e-7, True],
+            "resultsTableRow": [f"<td>{content}</td>", f'<td class="col-links">{link}</td>'], "log": content}
 
 
-def test_the_finding_link_is_pytest_html_s_data_uri() -> None:
-    assert json_data_uri(FINDING) == _pytest_html_data_uri(FINDING)
+ROWS = [*(_row(text) for text in AWKWARD), _row("<b>" * 400, {"n": list(range(300))}), _row("x", AWKWARD)]
 
 
-def _spooled_report(spool: EvidenceSpool, pieces: list[tuple[str, object]]) -> tuple[str, str]:
-    """A report with placeholders (as pytest-html would write it with them) and the same report with the pieces."""
-    with_placeholders: list[dict[str, str]] = []
-    with_pieces: list[dict[str, str]] = []
-    for kind, content in pieces:
-        if kind == "html":
-            assert isinstance(content, str)
-            with_placeholders.append({"content": spool.html_placeholder(content), "link": "<a>"})
-            with_pieces.append({"content": content, "link": "<a>"})
-        else:
-            uri = _pytest_html_data_uri(spool.json_placeholder(content))
-            with_placeholders.append({"content": uri, "link": f'<a href="{uri}">finding.json</a>'})
-            real = _pytest_html_data_uri(content)
-            with_pieces.append({"content": real, "link": f'<a href="{real}">finding.json</a>'})
-    return _as_pytest_html_writes(with_placeholders), _as_pytest_html_writes(with_pieces)
+@pytest.mark.parametrize("row", ROWS[:len(AWKWARD)])
+def test_a_row_is_escaped_as_in_pytest_html_s_whole_data(row: dict[str, Any]) -> None:
+    """Quotes, <, &, non-ASCII, line separators, an already escaped entity: the spooled text is the row's own bytes
+    in pytest-html's report (nested `json.dumps` is the same text as the row's own; autoescaping is per character)."""
+    whole = {"environment": {"k": "v"}, "tests": {"t.py::a": [row, row]}, "title": "x"}
+    placeholders = {"environment": {"k": "v"}, "tests": {"t.py::a": ["R", "R"]}, "title": "x"}
+    assert _as_pytest_html_writes(whole) == _as_pytest_html_writes(placeholders).replace(
+        "&#34;R&#34;", as_in_report(row))
 
 
-PIECES: list[tuple[str, object]] = [*(("html", text) for text in AWKWARD), ("json", FINDING),
-                                    ("html", "<b>" * 400), ("json", {"n": list(range(300))}), ("json", AWKWARD)]
+def test_a_row_keeps_the_data_uri_pytest_html_made() -> None:
+    assert _pytest_html_data_uri(FINDING) in html.unescape(as_in_report(_row("x")))
+
+
+def _spooled_report(spool: EvidenceSpool, rows: list[dict[str, Any]]) -> tuple[str, str]:
+    """A report with placeholders (as pytest-html writes it once its rows are spooled) and the same report as
+    pytest-html writes it with the rows."""
+    tests = {f"t.py::test_{i}": [row] for i, row in enumerate(rows)}
+    with_placeholders = {name: [spool.row_placeholder(row) for row in entries] for name, entries in tests.items()}
+    return (_as_pytest_html_writes({"tests": with_placeholders, "title": "ECC"}),
+            _as_pytest_html_writes({"tests": tests, "title": "ECC"}))
 
 
 @pytest.mark.parametrize("chunk_chars", [1, 2, 3, 7, 31, 64, 257, 1 << 16])
 def test_placeholders_split_across_chunks_are_replaced(tmp_path: Path, chunk_chars: int) -> None:
     spool = EvidenceSpool(tmp_path / "spool")
-    placeholders, expected = _spooled_report(spool, PIECES)
-    assert len(spool.pattern.findall(placeholders)) == 2 * len(PIECES) - len(AWKWARD) - 1  # a link repeats a URI
+    placeholders, expected = _spooled_report(spool, ROWS)
+    assert len(spool.pattern.findall(placeholders)) == len(ROWS)
     out = io.StringIO()
     count = stream_replace(io.StringIO(placeholders), out, spool.pattern, spool.piece, chunk_chars=chunk_chars)
     assert out.getvalue() == expected
-    assert count == len(spool.pattern.findall(placeholders))
+    assert count == len(ROWS)
 
 
 def test_every_chunk_offset_of_one_placeholder(tmp_path: Path) -> None:
     """A placeholder starting at each offset of a chunk, and ending at each: found whole, never half."""
     spool = EvidenceSpool(tmp_path / "spool")
-    placeholders, expected = _spooled_report(spool, [("json", FINDING), ("html", "</script>&\"'é")])
+    placeholders, expected = _spooled_report(spool, [_row("</script>&\"'é")])
     for padding in range(0, 70):
         out = io.StringIO()
         stream_replace(io.StringIO("x" * padding + placeholders), out, spool.pattern, spool.piece, chunk_chars=64)
@@ -88,7 +98,7 @@ def test_every_chunk_offset_of_one_placeholder(tmp_path: Path) -> None:
 
 def test_fill_replaces_the_file_and_keeps_no_placeholder(tmp_path: Path) -> None:
     spool = EvidenceSpool(tmp_path / "spool")
-    placeholders, expected = _spooled_report(spool, PIECES)
+    placeholders, expected = _spooled_report(spool, ROWS)
     report = tmp_path / "evidence.html"
     report.write_text(placeholders, encoding="utf-8")
     assert spool.fill(report) > 0
@@ -103,7 +113,8 @@ def test_other_text_is_left_alone(tmp_path: Path) -> None:
     """Another run's placeholders and look-alikes are not this run's: copied as they are."""
     spool = EvidenceSpool(tmp_path / "spool")
     other = EvidenceSpool(tmp_path / "other")
-    text = f"ECC0P1Z {other.html_placeholder('x')} {_pytest_html_data_uri(other.json_placeholder({}))} ECCPZ"
+    token = other.row_placeholder(_row("x"))
+    text = f"&#34;{token}&#34; {token} &#34;ECC0R1Z&#34; &#34;ECCRZ&#34; {_as_pytest_html_writes([token])}"
     out = io.StringIO()
     assert stream_replace(io.StringIO(text), out, spool.pattern, spool.piece) == 0
     assert out.getvalue() == text
@@ -111,9 +122,9 @@ def test_other_text_is_left_alone(tmp_path: Path) -> None:
 
 def test_a_placeholder_never_spooled_is_an_error_and_the_report_is_kept(tmp_path: Path) -> None:
     spool = EvidenceSpool(tmp_path / "spool")
-    token = spool.html_placeholder("<p>one</p>")
+    token = spool.row_placeholder(_row("<p>one</p>"))
     report = tmp_path / "evidence.html"
-    report.write_text(f"a {token} b {re.sub(r'P0Z$', 'P7Z', token)} c", encoding="utf-8")
+    report.write_text(f"a &#34;{token}&#34; b &#34;{re.sub(r'R0Z$', 'R7Z', token)}&#34; c", encoding="utf-8")
     before = report.read_bytes()
     with pytest.raises(StreamError, match="placeholder 7 was never spooled"):
         spool.fill(report)

@@ -1,4 +1,4 @@
-"""A run's evidence.html with its evidence streamed in is what pytest-html writes when it holds the evidence itself."""
+"""A run's evidence.html with its rows streamed in is what pytest-html writes when it holds the rows itself."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pytest_html.selfcontained_report import SelfContainedReport
 
 from compliance.evidence.html_stream import SPOOL_NAME, EvidenceSpool
 from compliance.evidence.recordlog import RECORDS_NAME
+from compliance.session import htmlreport
 
 from .conftest import COMPLIANCE_DIR, EXTERNAL_ID, FUZZ_EXAMPLES, Run
 
@@ -22,29 +23,28 @@ DIRECT_NAME = "direct.html"
 
 
 class _Spooled:
-    """Every piece a run spools, by its placeholder: the detail HTML, or the finding.json content."""
+    """Every row a run spools, by its placeholder."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.pieces: dict[str, tuple[str, Any]] = {}
-        html_placeholder, json_placeholder = EvidenceSpool.html_placeholder, EvidenceSpool.json_placeholder
+        self.rows: dict[str, dict[str, Any]] = {}
+        row_placeholder = EvidenceSpool.row_placeholder
 
-        def spool_html(spool: EvidenceSpool, html: str) -> str:
-            token = html_placeholder(spool, html)
-            self.pieces[token] = ("html", html)
+        def spool_row(spool: EvidenceSpool, row: dict[str, Any]) -> str:
+            token = row_placeholder(spool, row)
+            self.rows[token] = row
             return token
 
-        def spool_json(spool: EvidenceSpool, content: object) -> str:
-            token = json_placeholder(spool, content)
-            self.pieces[token] = ("json", content)
-            return token
+        monkeypatch.setattr(EvidenceSpool, "row_placeholder", spool_row)
 
-        monkeypatch.setattr(EvidenceSpool, "html_placeholder", spool_html)
-        monkeypatch.setattr(EvidenceSpool, "json_placeholder", spool_json)
+
+def _pytest_html(session: pytest.Session) -> Any:
+    (html,) = [p for p in session.config.pluginmanager.get_plugins() if isinstance(p, SelfContainedReport)]
+    return html
 
 
 class _DirectRender:
     """Once pytest-html has written its report (before the placeholders are replaced), it writes the same report
-    again with the evidence itself in its data instead of the placeholders: what it wrote before streaming."""
+    again with its rows instead of the placeholders: what it writes without streaming."""
 
     def __init__(self, spooled: _Spooled) -> None:
         self.spooled = spooled
@@ -53,26 +53,36 @@ class _DirectRender:
     @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: after pytest-html's write, inside the streaming
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         result = yield
-        (html,) = [p for p in session.config.pluginmanager.get_plugins() if isinstance(p, SelfContainedReport)]
+        html = _pytest_html(session)
         written = Path(html._report_path)
         report = written.read_text(encoding="utf-8")
+        self.placeholders_seen = sum(report.count(f"&#34;{token}&#34;") for token in self.spooled.rows)
         data = html._report._data
-        text = json.dumps(data)
-        for token, (kind, content) in self.spooled.pieces.items():
-            if kind == "html":
-                placeholder, evidence = token, json.dumps(content)[1:-1]
-            else:  # pytest-html's own data: URI of the placeholder, then of the finding itself
-                placeholder = html._data_content(json.dumps(token), mime_type="application/json")
-                evidence = html._data_content(json.dumps(content), mime_type="application/json")
-            self.placeholders_seen += report.count(placeholder)
-            text = text.replace(placeholder, evidence)
-        html._report._data = json.loads(text)
+        html._report._data = {**data, "tests": {nodeid: [self.spooled.rows.get(row, row) for row in rows]
+                                                for nodeid, rows in data["tests"].items()}}
         html._report_path = written.with_name(DIRECT_NAME)
         try:
             html._generate_report()
         finally:
             html._report._data, html._report_path = data, written
         return result
+
+
+class _Kept:
+    """What pytest-html and pytest's terminal summary still hold once every test has run (before the write)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+        self.reports: dict[str, Any] = {}
+        self.extras: list[Any] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        html = _pytest_html(session)
+        self.rows = [row for rows in html._report.data["tests"].values() for row in rows]
+        self.reports = dict(html._reports)
+        stats = session.config.pluginmanager.getplugin("terminalreporter").stats
+        self.extras = [r.extras for reports in stats.values() for r in reports if getattr(r, "extras", None)]
 
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *plugins: object) -> Run:
@@ -96,38 +106,60 @@ def test_streamed_report_is_byte_for_byte_what_pytest_html_writes(pytester: pyte
     direct = _DirectRender(spooled)
     run = _run(pytester, monkeypatch, direct)
     checks = len(run.evidence["findings"])
-    assert checks > 10 and len(spooled.pieces) == 2 * checks, run.result.stdout.str()
-    assert direct.placeholders_seen == 3 * checks, "each detail once, each finding.json link twice (data and row)"
+    assert checks > 10 and len(spooled.rows) == checks, run.result.stdout.str()
+    assert direct.placeholders_seen == checks, "each row once"
     streamed = (run.run_dir / "evidence.html").read_bytes()
     written_directly = (run.run_dir / DIRECT_NAME).read_bytes()
     assert _GENERATED.sub("", streamed.decode("utf-8")) == _GENERATED.sub("", written_directly.decode("utf-8"))
     assert len(streamed) == len(written_directly)
 
 
+def test_pytest_html_keeps_only_placeholders_and_no_reports(pytester: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row spooling engages with the installed pytest-html (it reaches into its internals: an upgrade that moves
+    them falls back to rows in memory, correct but not flat, and fails here)."""
+    spooled = _Spooled(monkeypatch)
+    kept = _Kept()
+    run = _run(pytester, monkeypatch, kept)
+    assert len(kept.rows) == len(spooled.rows) == len(run.evidence["findings"]) > 10, run.result.stdout.str()
+    assert sorted(kept.rows) == sorted(spooled.rows), "every row a placeholder"
+    assert kept.reports == {}, "pytest-html forgets each test's reports once its rows are made"
+    assert kept.extras == [], "the reports pytest's terminal summary keeps hold no evidence"
+
+
+def test_without_pytest_html_s_internals_the_rows_stay_in_memory_and_the_report_is_whole(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback for a pytest-html whose internals are not where 4.2 keeps them: nothing spooled, nothing lost."""
+    monkeypatch.setattr(htmlreport, "_pytest_html_state", lambda config: None)
+    spooled = _Spooled(monkeypatch)
+    kept = _Kept()
+    run = _run(pytester, monkeypatch, kept)
+    assert spooled.rows == {} and kept.rows and all(isinstance(row, dict) for row in kept.rows)
+    rows = [entry for entries in run.blob["tests"].values() for entry in entries]
+    assert len(rows) == len(run.evidence["findings"]) > 10
+    assert all(row["extras"][1]["name"] == "finding.json" and "ecc-mono" in row["extras"][0]["content"] for row in rows)
+    assert not (run.run_dir / SPOOL_NAME).exists()
+
+
 def test_each_check_s_evidence_is_in_its_row(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     spooled = _Spooled(monkeypatch)
     run = _run(pytester, monkeypatch)
-    details = [content for kind, content in spooled.pieces.values() if kind == "html"]
-    findings = [content for kind, content in spooled.pieces.values() if kind == "json"]
     rows = [entry for entries in run.blob["tests"].values() for entry in entries]
-    assert len(rows) == len(details) == len(findings) == len(run.evidence["findings"]) > 10
-    for row, detail, finding in zip(rows, details, findings, strict=True):
-        html_extra, json_extra = row["extras"]
-        assert html_extra == {"name": None, "format_type": "html", "content": detail, "mime_type": None,
-                              "extension": None}
-        assert (json_extra["name"], json_extra["format_type"], json_extra["extension"]) == ("finding.json", "json",
-                                                                                            "json")
-        assert _decoded(json_extra["content"]) == finding
-        assert f'href="{json_extra["content"]}"' in "".join(row["resultsTableRow"]), "the row links the same JSON"
+    assert rows == list(spooled.rows.values()), "each spooled row in its place"
+    assert len(rows) == len(run.evidence["findings"]) > 10
     by_node = {f["nodeid"]: f for f in run.evidence["findings"]}
     for nodeid, entries in run.blob["tests"].items():
-        finding = _decoded(entries[-1]["extras"][1]["content"])
-        recorded = by_node[nodeid]
+        (row,) = entries
+        html_extra, json_extra = row["extras"]
+        assert (html_extra["name"], html_extra["format_type"]) == (None, "html")
+        assert (json_extra["name"], json_extra["format_type"], json_extra["extension"]) == ("finding.json", "json",
+                                                                                            "json")
+        assert f'href="{json_extra["content"]}"' in "".join(row["resultsTableRow"]), "the row links the same JSON"
+        finding, recorded = _decoded(json_extra["content"]), by_node[nodeid]
         assert finding["check"]["id"] == recorded["check"]["id"] and finding["chain"] == recorded["chain"]
         assert finding["finding"]["status"] == recorded["finding"]["status"]
-        assert f'<span class="ecc-mono">{recorded["check"]["id"]}</span>' in entries[-1]["extras"][0]["content"]
-    html = run.html
-    assert not any(token in html for token in spooled.pieces), "no placeholder left"
+        assert f'<span class="ecc-mono">{recorded["check"]["id"]}</span>' in html_extra["content"]
+    assert not any(token in run.html for token in spooled.rows), "no placeholder left"
     assert not (run.run_dir / SPOOL_NAME).exists() and not (run.run_dir / RECORDS_NAME).exists()
     assert SPOOL_NAME not in (run.run_dir / "MANIFEST.sha256").read_text(encoding="utf-8")
 
