@@ -109,8 +109,10 @@ def prepare_run_dir(config: pytest.Config, state: RunView) -> RecordLog:
         from compliance.session.htmlreport import HtmlReport
 
         config.pluginmanager.register(HtmlReport(state, writer.document, records), "compliance-html-report")
-    if not config.option.xmlpath:
-        config.option.xmlpath = str(run_dir / JUNIT_NAME)
+    if not config.option.xmlpath:  # the user's --junitxml is pytest's to write
+        from compliance.session.junit import register_junit
+
+        register_junit(config, run_dir / JUNIT_NAME)  # streamed: memory flat in the number of tests
     config.pluginmanager.register(writer, "compliance-evidence-writer")
     return records
 
