@@ -112,6 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     if _is_compliance_run(config):
         install_redaction(config, state)
+        from compliance.session.retention import Retention
+
+        config.pluginmanager.register(Retention(config), "compliance-retention")
     if state.deployment_path is not None and state.target != Target.MOTO:
         raise pytest.UsageError(f"{DEPLOYMENT_OPTION} provisions into moto; it cannot be used with --target live")
     if config.getoption(FUZZ_EXAMPLES_OPTION) < 1:
@@ -355,10 +358,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if config is None:
         metafunc.parametrize("chain", [None], ids=["invalid-chain-config"])
         return
-    kept = shard_chain_ids(metafunc.config, state)
-    # the xdist_group mark is set here, at collection, so xdist's worker sees it whatever the hook order
-    metafunc.parametrize("chain", [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
-                                   for c in config.chains if kept is None or c.id in kept])
+    if state.chain_params is None:
+        kept = shard_chain_ids(metafunc.config, state)
+        # the xdist_group mark is set here, at collection, so xdist's worker sees it whatever the hook order; one
+        # parameter set per chain, shared by all its checks (pytest would keep a copy of its marks per check)
+        state.chain_params = [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
+                              for c in config.chains if kept is None or c.id in kept]
+    metafunc.parametrize("chain", state.chain_params)
 
 
 @pytest.hookimpl(tryfirst=True)

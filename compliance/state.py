@@ -46,6 +46,8 @@ class RunState:
     snapshots_json: dict[str, Any] = field(default_factory=dict)
     emitted_snapshots: set[str] = field(default_factory=set)
     resources: dict[str, Any] = field(default_factory=dict)
+    chain_params: list[Any] | None = None
+    """The chain parametrisation shared by every check (built at the first check's collection)."""
     _redactor: tuple[tuple[tuple[str, str], ...], Redactor] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

@@ -65,9 +65,23 @@ def pytest_runtest_call(item):
         REFS[chain] = weakref.ref(snapshot)
 
 
+def _retained(session):
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(terminal, "stats", {})
+    kept = [r for key in ("passed", "skipped") for r in stats.get(key, [])]
+    checks = [i for i in session.items if getattr(i, "callspec", None) is not None]
+    return {"terminal": terminal is not None, "steps": len(stats.get("", [])), "kept": len(kept),
+            "kept_heavy": sum(bool(getattr(r, "keywords", None)) or hasattr(r, "extras")
+                              or bool(getattr(r, "user_properties", None)) for r in kept),
+            "pass_records": sum(r.passed and getattr(r, "compliance", None) is not None for r in kept),
+            "items": len(checks), "callspecs": len({id(i.callspec) for i in checks}),
+            "properties": sum(bool(i.user_properties) for i in checks)}
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
-    _write(session.config, {"event": "session ends", "seen": sorted(REFS), "alive": _alive()})
+    _write(session.config, {"event": "session ends", "seen": sorted(REFS), "alive": _alive(),
+                            "retained": _retained(session)})
 '''
 
 
@@ -135,3 +149,25 @@ def test_released_snapshots_were_read_once_and_kept_in_the_evidence(
         assert reads["GetRole"] == 1, chain
     assert evidence["totals"].get("FAIL", 0) == 0
     assert evidence["totals"].get("ERROR", 0) == 0
+
+
+def test_serial_run_keeps_no_more_per_check_than_the_summary_reads(probed_runs: dict[str, dict[str, Any]]) -> None:
+    (end,) = [line for line in probed_runs["serial"]["probe"] if line["event"] == "session ends"]
+    retained = end["retained"]
+    assert retained["terminal"] and retained["kept"] > CHAINS
+    # no passed set-up/tear-down report kept, no kept report with keywords, extras or properties, no PASS record
+    assert (retained["steps"], retained["kept_heavy"], retained["pass_records"]) == (0, 0, 0)
+    # every chain's checks share one parametrisation; no item keeps its user properties
+    assert retained["items"] > CHAINS and retained["callspecs"] == CHAINS
+    assert retained["properties"] == 0
+
+
+def test_xdist_processes_keep_no_more_per_check_than_the_summary_reads(
+        probed_runs: dict[str, dict[str, Any]]) -> None:
+    ends = {line["process"]: line["retained"] for line in probed_runs["n2"]["probe"] if line["event"] == "session ends"}
+    controller = ends.pop("controller")
+    assert controller["kept"] > CHAINS and controller["items"] == 0
+    assert (controller["steps"], controller["kept_heavy"], controller["pass_records"]) == (0, 0, 0)
+    for worker in ends.values():  # each worker collects every check, and shares each chain's parametrisation
+        assert worker["items"] > CHAINS and worker["callspecs"] == CHAINS
+        assert worker["properties"] == 0
