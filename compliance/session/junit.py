@@ -96,6 +96,7 @@ class StreamedJUnit:
     def __init__(self, path: Path, suite_name: str = "pytest", prefix: str | None = None) -> None:
         self.path = path
         self.spool_path = path.with_name(path.name + SPOOL_SUFFIX)
+        self._tmp_path = path.with_name(path.name + ".tmp")
         self.suite_name = suite_name
         self.prefix = prefix
         self.counts = dict.fromkeys(Tag, 0)
@@ -165,11 +166,11 @@ class StreamedJUnit:
                 raise self._broken
             self._assemble()
         except OSError as exc:
-            self.path.with_name(self.path.name + ".tmp").unlink(missing_ok=True)
             sys.stderr.write(f"ERROR: {self.path.name} could not be written ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''}); the record is incomplete and "
                              "`python -m compliance verify` will report it missing\n")
-        finally:
+        finally:  # after os.replace there is no temporary file; before it, a partial one goes
+            self._tmp_path.unlink(missing_ok=True)
             self.spool_path.unlink(missing_ok=True)
 
     def pytest_unconfigure(self) -> None:
@@ -297,7 +298,7 @@ class StreamedJUnit:
         empty = self._header()
         closing = " /></testsuites>"
         assert empty.endswith(closing)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp = self._tmp_path
         with open(tmp, "wb") as out:
             out.write(b'<?xml version="1.0" encoding="utf-8"?>')
             if self.spooled == 0:

@@ -280,3 +280,46 @@ def test_an_empty_run_is_written_as_pytest_writes_it(tmp_path: Path) -> None:
     text = _VOLATILE.sub("", (tmp_path / "junit.xml").read_text(encoding="utf-8"))
     assert text == ('<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="s" '
                     'errors="0" failures="0" skipped="0" tests="0" /></testsuites>')
+
+
+def test_an_interrupted_test_is_written_as_pytest_writes_it(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in a test: no call or teardown report comes; both writers keep the case as it stands."""
+    pytester.makepyfile(test_interrupt="""
+        def test_before():
+            pass
+
+        def test_interrupted():
+            raise KeyboardInterrupt
+    """)
+    ours, theirs = pytester.path / "streamed.xml", pytester.path / "pytest.xml"
+    pytester.makeconftest(f"""
+        import os
+        from pathlib import Path
+        from compliance.session.junit import register_junit
+
+        def pytest_configure(config):
+            if os.environ.get("STREAMED_JUNIT"):
+                register_junit(config, Path({str(ours)!r}))
+    """)
+    run = pytester.runpytest_subprocess  # in-process, the KeyboardInterrupt would end this session too
+    assert run("-p", "no:cacheprovider", f"--junitxml={theirs}").ret == pytest.ExitCode.INTERRUPTED
+    monkeypatch.setenv("STREAMED_JUNIT", "1")
+    assert run("-p", "no:cacheprovider").ret == pytest.ExitCode.INTERRUPTED
+    text = ours.read_text(encoding="utf-8")
+    assert _VOLATILE.sub("", text) == _VOLATILE.sub("", theirs.read_text(encoding="utf-8"))
+    assert text.count("<testcase") == 2
+
+
+def test_a_failed_spool_write_leaves_no_junit_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The spool cannot be written (here: its path is a directory): the run goes on, junit.xml is not written."""
+    writer = StreamedJUnit(tmp_path / "junit.xml")
+    writer.spool_path.mkdir()
+    writer.pytest_sessionstart()
+    for report in _reports(5):
+        writer.pytest_runtest_logreport(report)
+    assert writer.in_flight == {} and writer.spooled == 0
+    writer.spool_path.rmdir()
+    writer.pytest_sessionfinish()
+    assert list(tmp_path.iterdir()) == []
+    assert "ERROR: junit.xml could not be written (IsADirectoryError" in capsys.readouterr().err
