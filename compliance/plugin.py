@@ -23,6 +23,7 @@ from compliance.config import default_chain_path
 from compliance.errors import ComplianceError, ConfigError, PolicyError, ReadError
 from compliance.evidence.record import REPORT_ATTRIBUTE, SNAPSHOT_ATTRIBUTE, Record, record_of, redacted, snapshot_of
 from compliance.evidence.recordlog import RecordLog
+from compliance.evidence.snapshot_store import SNAPSHOTS_NAME, SnapshotStore
 from compliance.model import Finding, Status
 from compliance.registry import MARKER, meta_of
 from compliance.session.capture import redact_report
@@ -148,6 +149,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.option.dist = "loadgroup"  # keep each chain's checks (and its snapshot read) on one worker
 
             records = prepare_run_dir(config, state)
+            if state.run_dir is not None:  # each chain's snapshot goes to disk as it arrives
+                state.snapshots_json = SnapshotStore(state.run_dir / SNAPSHOTS_NAME)
             config.pluginmanager.register(RecordCollector(state, records), "compliance-record-collector")
             shard_text = config.getoption(SHARD_OPTION)
             if shard_text is not None and state.run_dir is not None and state.chain_config is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,7 +44,8 @@ class RunState:
     config_error: ConfigError | None = None
     generated_secrets: list[str] = field(default_factory=list)
     snapshots: dict[str, Any] = field(default_factory=dict)
-    snapshots_json: dict[str, Any] = field(default_factory=dict)
+    snapshots_json: MutableMapping[str, Any] = field(default_factory=dict)
+    """Per chain: its snapshot as JSON (on disk once the run directory exists: `SnapshotStore`)."""
     emitted_snapshots: set[str] = field(default_factory=set)
     resources: dict[str, Any] = field(default_factory=dict)
     chain_params: list[Any] | None = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import compliance
 from compliance.checks import load_all_checks
@@ -35,7 +35,9 @@ def all_checks() -> tuple[dict[str, CheckMeta], str | None]:
 def evidence_document(state: RunView, records: Iterable[Record], finished: datetime, exitstatus: int,
                       baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run as one JSON document, without its findings: `write_evidence_json` streams them in from `records`
-    (re-read for each pass, never held). Redacted as a whole on top of the redaction at creation."""
+    (re-read for each pass, never held). Redacted as a whole on top of the redaction at creation, apart from its
+    snapshots: they stay where the run keeps them (on disk, `compliance.evidence.snapshot_store`) and are redacted
+    one at a time as they are written."""
     redactor = state.redactor()
     config = state.chain_config
     checks, import_note = all_checks()
@@ -54,34 +56,59 @@ def evidence_document(state: RunView, records: Iterable[Record], finished: datet
         "checks_not_run": sorted(set(checks) - {check_id for check_id, _, _ in results}),
         "check_import_problem": import_note,
         "coverage": [row.to_json() for row in coverage(results, checks)],
-        "snapshots": redactor.json(state.snapshots_json),
         "drift": None,
     }
-    if baseline is not None:  # the comparison reads every finding of both runs at once
-        current = {**document, "findings": [redactor.json(r.to_json()) for r in records]}
+    if baseline is not None:  # the comparison reads every finding and snapshot of both runs at once
+        current = {**document, "findings": [redactor.json(r.to_json()) for r in records],
+                   _SNAPSHOTS_KEY: redactor.json(state.snapshots_json)}
         document["drift"] = compare(baseline, current, redactor)
     result: dict[str, Any] = redactor.json(document)
+    result[_SNAPSHOTS_KEY] = state.snapshots_json
     return result
 
 
 _FINDINGS_KEY = "findings"
+_SNAPSHOTS_KEY = "snapshots"
 _PLACEHOLDER = "\u0000findings streamed here\u0000"
+_SNAPSHOTS_PLACEHOLDER = "\u0000snapshots streamed here\u0000"
 
 
-def write_evidence_json(path: Path, document: dict[str, Any], records: Iterable[Record], redactor: Redactor) -> None:
+def write_evidence_json(path: Path, document: Mapping[str, Any], records: Iterable[Record],
+                        redactor: Redactor) -> None:
     """evidence.json, exactly as `json.dumps(document | {"findings": [...]}, indent=2, sort_keys=True)` writes it,
-    with the findings streamed one at a time from `records` (each redacted like the rest of the document)."""
-    text = json.dumps({**document, _FINDINGS_KEY: _PLACEHOLDER}, indent=2, sort_keys=True, default=str)
-    head, tail = text.split(json.dumps(_PLACEHOLDER), 1)
+    with the findings streamed one at a time from `records` and the snapshots one at a time from the document's
+    snapshot mapping (each redacted like the rest of the document)."""
+    snapshots: Mapping[str, Any] = document.get(_SNAPSHOTS_KEY) or {}
+    text = json.dumps({**document, _FINDINGS_KEY: _PLACEHOLDER, _SNAPSHOTS_KEY: _SNAPSHOTS_PLACEHOLDER},
+                      indent=2, sort_keys=True, default=str)
+    head, rest = text.split(json.dumps(_PLACEHOLDER), 1)  # sorted keys: "findings" comes before "snapshots"
+    middle, tail = rest.split(json.dumps(_SNAPSHOTS_PLACEHOLDER), 1)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as out:
         out.write(head)
-        out.write("[")
-        separator = "\n"
-        for record in records:
-            item = json.dumps(redactor.json(record.to_json()), indent=2, sort_keys=True, default=str)
-            out.write(separator + textwrap.indent(item, "    ", lambda _: True))
-            separator = ",\n"
-        out.write("\n  ]" if separator != "\n" else "]")
+        _write_items(out, "[]", (redactor.json(record.to_json()) for record in records))
+        out.write(middle)
+        entries = ((chain, redactor.json(redactor.json(snapshots[chain]))) for chain in sorted(snapshots))
+        _write_items(out, "{}", entries)
         out.write(tail)
     os.replace(tmp, path)
+
+
+def _write_items(out: TextIO, brackets: str, items: Iterable[Any]) -> None:
+    """A list (items) or an object ((key, value) pairs) one level below the top, as `json.dumps(indent=2,
+    sort_keys=True)` lays it out there."""
+    out.write(brackets[0])
+    separator = "\n"
+    for item in items:
+        if brackets == "{}":
+            key, value = item
+            text = json.dumps(key) + ": " + _dumps(value)
+        else:
+            text = _dumps(item)
+        out.write(separator + textwrap.indent(text, "    ", lambda _: True))
+        separator = ",\n"
+    out.write(f"\n  {brackets[1]}" if separator != "\n" else brackets[1])
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)

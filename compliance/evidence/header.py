@@ -110,7 +110,9 @@ def _emulator_urls(state: RunView, records: Iterable[Record]) -> dict[str, str]:
 def identities(state: RunView) -> list[dict[str, Any]]:
     """Per chain: the AWS account, region and caller identity the snapshot was read with."""
     out: list[dict[str, Any]] = []
-    for chain_id, snapshot in sorted(state.snapshots_json.items()):
+    snapshots = state.snapshots_json
+    for chain_id in sorted(snapshots):  # one snapshot at a time: they may be on disk
+        snapshot = snapshots[chain_id]
         caller = (snapshot.get("caller") or {}).get("value") or {}
         failure = (snapshot.get("caller") or {}).get("failure")
         out.append({

@@ -33,6 +33,7 @@ from compliance.evidence.signing import (
     load_private_key,
     make_signature,
 )
+from compliance.evidence.snapshot_store import SnapshotStore
 from compliance.evidence.verdict import verdict_of
 from compliance.session.capture import install_log_filter
 
@@ -147,8 +148,10 @@ class EvidenceWriter:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         run_dir = self.state.run_dir
         assert run_dir is not None
-        if self._document is not None:  # evidence.json (and the HTML) hold every record now
+        if self._document is not None:  # evidence.json (and the HTML) hold every record and snapshot now
             self.records.remove()
+            if isinstance(self.state.snapshots_json, SnapshotStore):
+                self.state.snapshots_json.remove()
         if self._document is not None and not pdf_enabled():
             sys.stderr.write(f"NOTE: {PDF_NAME} was not written ({PDF_ENV}=off); the record is incomplete and "
                              "`python -m compliance verify` will report it missing\n")

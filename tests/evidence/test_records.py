@@ -15,6 +15,7 @@ from compliance.evidence.coverage import RequirementCoverage, coverage
 from compliance.evidence.document import write_evidence_json
 from compliance.evidence.record import Record, RecordError, record_of
 from compliance.evidence.recordlog import RECORDS_NAME, RecordLog
+from compliance.evidence.snapshot_store import SNAPSHOTS_NAME, SnapshotStore
 from compliance.model import CheckMeta, Evidence, EvidenceKind, Finding, Provider, Remediation, Severity, Status
 from compliance.redaction import Redactor
 
@@ -75,16 +76,42 @@ def test_the_log_streams_records_back_in_node_order_and_counts_statuses(tmp_path
     assert not (tmp_path / RECORDS_NAME).exists()
 
 
+def _snapshot(chain: str) -> dict[str, Any]:
+    return {"account_id": "111122223333", "api_calls": [{"operation": "GetRole", "ok": True}],
+            "trust": {"Statement": [{"Condition": {"StringEquals": {"sts:ExternalId": f"secret-of-{chain}"}}}]},
+            "note": "ünïcode <&> \"quoted\"", "empty": {}, "none": None}
+
+
 @pytest.mark.parametrize("count", [0, 1, 3])
 def test_streamed_evidence_json_is_what_one_json_dump_writes(tmp_path: Path, count: int) -> None:
     log = RecordLog(tmp_path / RECORDS_NAME)
-    for n in range(count):
+    snapshots = SnapshotStore(tmp_path / SNAPSHOTS_NAME, recent=1)  # most are read back from disk
+    for n in reversed(range(count)):  # written out in chain order whatever the arrival order
         log.append(_record(f"node-{n}", Status.FAIL))
-    document = {"schema": "s", "totals": {"FAIL": count}, "zeta": [1, {"b": 2}], "drift": None}
+        snapshots[f"chain-{n}"] = _snapshot(f"chain-{n}")
+    document = {"schema": "s", "totals": {"FAIL": count}, "zeta": [1, {"b": 2}], "drift": None,
+                "snapshots": snapshots}
     path = tmp_path / "evidence.json"
-    write_evidence_json(path, document, log, Redactor())
-    whole = {**document, "findings": [r.to_json() for r in log]}
+    redactor = Redactor()
+    write_evidence_json(path, document, log, redactor)
+    whole = {**document, "findings": [r.to_json() for r in log],
+             "snapshots": redactor.json({chain: _snapshot(chain) for chain in snapshots})}
     assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2, sort_keys=True, default=str)
+    assert "secret-of-" not in path.read_text(encoding="utf-8") or count == 0
+
+
+def test_snapshot_store_keeps_only_recent_snapshots_in_memory(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / SNAPSHOTS_NAME, recent=2)
+    for n in range(5):
+        store[f"c{n}"] = _snapshot(f"c{n}")
+    assert list(store._recent) == ["c3", "c4"]
+    assert store["c0"] == _snapshot("c0") and list(store._recent) == ["c4", "c0"]  # read back from disk
+    store["c0"] = {"replaced": True}
+    assert store["c0"] == {"replaced": True} and len(store) == 5 and "c9" not in store
+    with pytest.raises(KeyError):
+        store["c9"]
+    store.remove()
+    assert not (tmp_path / SNAPSHOTS_NAME).exists() and len(store) == 0
 
 
 class _CrashRoleCheck:
@@ -166,14 +193,15 @@ def test_records_reach_the_disk_as_each_check_finishes(pytester: pytest.Pytester
 
 def test_reports_keep_no_evidence_once_the_record_is_written(pytester: pytest.Pytester,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """pytest keeps every report until the session ends: after the record is on disk a report holds its status only."""
+    """pytest keeps every report until the session ends: after the record is on disk a report holds its status only
+    (a PASS not even its record: pytest's own "passed" says it; skipped and failed ones keep status and message)."""
     monkeypatch.setenv("EXPORT_EXTERNAL_ID", EXTERNAL_ID)
     monkeypatch.setenv("COMPLIANCE_EVIDENCE_PDF", "off")
     evidence = pytester.path / "evidence"
     recorder = pytester.inline_run(str(COMPLIANCE_DIR), "--evidence-dir", str(evidence), "-p", "no:randomly",
                                    "-k", ROLE_ARN_CHECK)
-    kept = [r for r in (record_of(report) for report in recorder.getreports("pytest_runtest_logreport")) if r]
+    calls = [report for report in recorder.getreports("pytest_runtest_logreport") if report.when == "call"]
     findings = json.loads(next(evidence.glob("*/evidence.json")).read_text(encoding="utf-8"))["findings"]
-    assert len(kept) == len(findings) == 1 and findings[0]["finding"]["evidence"], "the check attaches evidence"
-    assert kept[0].status.value == findings[0]["finding"]["status"]
-    assert kept[0].finding.evidence == () and not kept[0].finding.details and kept[0].finding.remediation is None
+    assert len(calls) == len(findings) == 1 and findings[0]["finding"]["evidence"], "the check attaches evidence"
+    assert findings[0]["finding"]["status"] == "PASS" and calls[0].passed and record_of(calls[0]) is None
+    assert not hasattr(calls[0], "extras") and not calls[0].keywords and not calls[0].user_properties
