@@ -9,7 +9,9 @@ evidence no longer needs them (each record is on disk as soon as its check ends)
   dropped (pytest builds it again right before the item runs: `runtestprotocol` re-initialises an item whose
   `_request` is false, as it does for re-runs); an empty `extra_keyword_matches` set becomes a shared empty
   frozenset (`-k` has read it already).
-- **After an item has run**: its user properties (copied into its reports) are released.
+- **After an item has run** it leaves `session.items`: a `FinishedItem` (node id, location) takes its place.
+  pytest's loop has already taken the next item from the list, xdist's worker reads an item only when it is
+  scheduled (each once), and the terminal's "times" progress style reads the locations; nothing else reads it.
 - **Reports**, once every plugin has seen a check's teardown (the record is in records.jsonl, the HTML row and
   the JUnit test case are spooled): the terminal's passed set-up and tear-down reports, which only `--durations`
   ever reads, are dropped from its statistics; the passed or skipped call report keeps what the terminal summary
@@ -17,7 +19,11 @@ evidence no longer needs them (each record is on disk as soon as its check ends)
   user properties and HTML extras; a passed check's report also loses its record (a PASS is reported as pytest's
   own "passed", the record is not read again). Failed and errored reports are kept whole: the summary shows them.
 
-`--durations` keeps the set-up and tear-down reports (it lists them). Nothing here changes what is written.
+  A passed or skipped call report the summary will not list (no `-rp`/`-rP`/`-rA` for passes, no `-rs`/`-ra`
+  for skips, the default) is then only counted: one shared `Counted` stand-in per outcome takes its place.
+
+`--durations` and the "times" progress style keep every report (they list or count them). Nothing here changes
+what is written.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from compliance.registry import meta_of
 _NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
 _NO_MATCHES: frozenset[str] = frozenset()
 _STEPS = ("setup", "teardown")
+_LISTED = {"passed": "pP", "skipped": "s"}
+"""The terminal's -r letters that list passed or skipped tests (after its own expansion of -ra and -rA)."""
 _SCAN = 64
 """How far back a finished check's set-up report is looked for: past the reports of the checks in flight."""
 
@@ -72,16 +80,21 @@ class Retention:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self._calls: dict[str, pytest.TestReport] = {}  # a check's call report until its teardown is seen
+        self._positions: dict[int, int] = {}  # id(item) -> its place in session.items, until it has run
+        self._counted = {outcome: Counted(outcome) for outcome in ("passed", "skipped")}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         slim_items(session.items)
+        self._positions = {id(item): index for index, item in enumerate(session.items) if is_check(item)}
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         result = yield
-        if is_check(item):
-            item.user_properties = []
+        index = self._positions.pop(id(item), None)
+        items = item.session.items
+        if index is not None and index < len(items) and items[index] is item:
+            items[index] = FinishedItem(item.nodeid, item.location)  # type: ignore[call-overload]
         return result
 
     @pytest.hookimpl(wrapper=True)
@@ -94,16 +107,37 @@ class Retention:
             if call is not None:
                 slim_report(call)
                 self._forget_passed_steps(report.nodeid)
+                self._count_only(call)
         return result
+
+    def _terminal_stats(self) -> dict[str, list[Any]] | None:
+        """The terminal's statistics, when nothing will read more of a finished check's reports than their count:
+        None under --durations or the "times" progress style (they read every report)."""
+        if self.config.option.durations is not None or self.config.getini("console_output_style") == "times":
+            return None
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        stats: dict[str, list[Any]] | None = getattr(terminal, "stats", None)
+        return stats if stats is not None and hasattr(terminal, "hasopt") else None
+
+    def _count_only(self, report: pytest.TestReport) -> None:
+        """Put the shared stand-in in place of a passed or skipped call report the summary will not list."""
+        counted = self._counted.get(report.outcome)
+        stats = self._terminal_stats()
+        terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
+        if counted is None or stats is None or any(terminal.hasopt(letter) for letter in _LISTED[report.outcome]):
+            return
+        kept = stats.get(report.outcome) or []
+        for index in range(len(kept) - 1, max(len(kept) - _SCAN, 0) - 1, -1):
+            if kept[index] is report:
+                kept[index] = counted
+                return
 
     def _forget_passed_steps(self, nodeid: str) -> None:
         """Drop a check's passed set-up and tear-down reports from the terminal's statistics (only --durations
         reads them). They are near the end of the list: every finished check's are removed, so only the checks in
         flight (one per xdist worker) have theirs there."""
-        if self.config.option.durations is not None:
-            return
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        kept: list[Any] | None = getattr(terminal, "stats", {}).get("")
+        stats = self._terminal_stats()
+        kept = stats.get("") if stats is not None else None
         if not kept:
             return
         for index in range(len(kept) - 1, max(len(kept) - _SCAN, 0) - 1, -1):
@@ -123,3 +157,48 @@ def slim_report(report: pytest.TestReport) -> None:
         delattr(report, "extras")
     if record.status is Status.PASS:
         delattr(report, REPORT_ATTRIBUTE)
+
+
+class FinishedItem:
+    """What stays in `session.items` of a check that has run: its node id and location (see the module)."""
+
+    __slots__ = ("location", "nodeid")
+
+    def __init__(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.nodeid = nodeid
+        self.location = location
+
+    def __repr__(self) -> str:
+        return f"<FinishedItem {self.nodeid}>"
+
+
+class Counted:
+    """The terminal's stand-in for every passed (or skipped) check report it will only count. An ordinary object
+    (a `__dict__`, no slots): other plugins' terminal summaries walk every report's attributes (Hypothesis reads
+    `report.__dict__`)."""
+
+    when = "call"
+    count_towards_summary = True
+    nodeid = ""
+    location = ("", None, "")
+    longrepr = None
+    sections: tuple[tuple[str, str], ...] = ()
+    duration = 0.0
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+    @property
+    def skipped(self) -> bool:
+        return self.outcome == "skipped"
+
+    @property
+    def failed(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<Counted {self.outcome} check report>"

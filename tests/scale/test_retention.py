@@ -13,7 +13,7 @@ import pytest
 
 from compliance.evidence.record import REPORT_ATTRIBUTE, Record
 from compliance.model import CheckMeta, Finding, Provider, Severity, Status
-from compliance.session.retention import Retention, slim_report
+from compliance.session.retention import Counted, FinishedItem, Retention, slim_report
 
 META = CheckMeta(id="x_check", title="X holds", severity=Severity.HIGH, provider=Provider.AWS, rationale="why",
                  remediation="fix", controls=("21CFR11.10(d)",), permissions=("iam:GetRole",))
@@ -50,20 +50,20 @@ def test_a_failed_check_is_kept_whole() -> None:
     assert dict(report.keywords) == {"test_x": 1, "c1": 1} and hasattr(report, "extras")
 
 
-def _retention(durations: int | None, stats: dict[str, list[Any]]) -> Retention:
-    terminal = SimpleNamespace(stats=stats)
-    config = SimpleNamespace(option=SimpleNamespace(durations=durations),
+def _retention(durations: int | None, stats: dict[str, list[Any]], *, reportchars: str = "wfE",
+               style: str = "progress") -> Retention:
+    terminal = SimpleNamespace(stats=stats, hasopt=lambda letter: letter in reportchars)
+    config = SimpleNamespace(option=SimpleNamespace(durations=durations), getini=lambda name: style,
                              pluginmanager=SimpleNamespace(get_plugin=lambda name: terminal))
     return Retention(config)  # type: ignore[arg-type]
 
 
-def _run(retention: Retention, stats: dict[str, list[Any]]) -> None:
-    steps: tuple[tuple[Literal["setup", "call", "teardown"], Status | None], ...] = (
-        ("setup", None), ("call", Status.PASS), ("teardown", None))
-    for when, status in steps:
-        report = _report(when, "passed", status)
-        if when != "call":
-            stats.setdefault("", []).append(report)  # as the terminal reporter files a passed step
+def _run(retention: Retention, stats: dict[str, list[Any]], status: Status = Status.PASS) -> None:
+    outcome: Literal["passed", "skipped"] = "passed" if status is Status.PASS else "skipped"
+    for when in ("setup", "call", "teardown"):
+        report = _report(when, outcome if when == "call" else "passed", status if when == "call" else None)
+        # as the terminal reporter files them: a passed step under "", the call under its outcome
+        stats.setdefault(report.outcome if when == "call" else "", []).append(report)
         hook = retention.pytest_runtest_logreport(report)
         next(hook)
         with pytest.raises(StopIteration):
@@ -78,3 +78,34 @@ def test_passed_steps_leave_the_terminal_statistics_unless_durations_lists_them(
     stats: dict[str, list[Any]] = {"": [other]}
     _run(_retention(durations, stats), stats)
     assert stats[""][0] is other and len(stats[""]) == 1 + kept
+
+
+@pytest.mark.parametrize(("status", "reportchars", "style", "counted"), [
+    (Status.PASS, "wfE", "progress", True),
+    (Status.NOT_APPLICABLE, "wfE", "progress", True),
+    (Status.PASS, "wpfE", "progress", False),  # -rp lists passes
+    (Status.PASS, "wPpsxXEf", "progress", False),  # -rA
+    (Status.NOT_APPLICABLE, "wsxXEf", "progress", False),  # -ra lists skips
+    (Status.NOT_APPLICABLE, "wpfE", "progress", True),  # -rp lists passes, not skips
+    (Status.PASS, "wfE", "times", False),  # the "times" progress style reads every report
+])
+def test_a_report_the_summary_only_counts_is_replaced_by_a_shared_stand_in(
+        status: Status, reportchars: str, style: str, counted: bool) -> None:
+    stats: dict[str, list[Any]] = {}
+    retention = _retention(None, stats, reportchars=reportchars, style=style)
+    _run(retention, stats)
+    _run(retention, stats, status)
+    outcome = "passed" if status is Status.PASS else "skipped"
+    (kept,) = stats[outcome][-1:]
+    assert isinstance(kept, Counted) is counted
+    if counted:
+        assert (kept.outcome, kept.count_towards_summary, getattr(kept, outcome)) == (outcome, True, True)
+        assert kept is retention._counted[outcome]  # one object, however many checks
+    else:
+        assert isinstance(kept, pytest.TestReport) and kept.nodeid == "m.py::test_x[c1]"
+
+
+def test_a_finished_item_keeps_its_node_id_and_location() -> None:
+    finished = FinishedItem("m.py::test_x[c1]", ("m.py", 3, "test_x[c1]"))
+    assert (finished.nodeid, finished.location[0]) == ("m.py::test_x[c1]", "m.py")
+    assert not hasattr(finished, "__dict__")
