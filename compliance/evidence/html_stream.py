@@ -1,19 +1,21 @@
 """Each check's row goes into evidence.html without pytest-html holding it: streamed, not kept.
 
-pytest-html keeps every test's row (its extras, its cells, its log) until the session ends and then renders the
-whole report in memory (`json.dumps` of all test data into one HTML attribute), so a check's detail HTML and its
-finding.json link would cost memory in proportion to the number of chains. Instead, once pytest-html has made a
-check's row, the row is written to a spool file in the run directory, already escaped as it would stand in the
-report (its `json.dumps`, then the HTML attribute escaping of pytest-html's template); pytest-html keeps a short
-placeholder string in its place. Once pytest-html has written evidence.html, the file is read in chunks and each
-placeholder replaced with its row from the spool, into a temporary file that then replaces evidence.html: the
-result is byte for byte what pytest-html would have written with the rows itself, and no row is held in memory
-longer than its own substitution.
+pytest-html keeps every test's rows (extras, cells, log) until the session ends and then renders the whole report
+in memory (`json.dumps` of all test data into one HTML attribute, escaped by its template: about 25 times the
+data's size at the peak), so both the rows and that render would cost memory in proportion to the number of
+chains. Instead, once pytest-html has made a test's rows (at its teardown report), the test's entry of the tests
+object (`"<node id>": [<rows>]`) is written to a spool file in the run directory, already escaped as it would stand
+in the report (its `json.dumps`, then the HTML attribute escaping of pytest-html's template, both character by
+character), and pytest-html forgets it. Right before pytest-html writes the report its whole tests object is
+replaced by one placeholder string. Once pytest-html has written evidence.html, the file is read in chunks and the
+placeholder replaced by the tests object streamed from the spool, into a temporary file that then replaces
+evidence.html: the result is byte for byte what pytest-html would have written with the rows itself, and no test's
+rows are held in memory longer than their own teardown.
 
 The rows are spooled as they are made rather than re-rendered from records.jsonl at the end: that file is written
 with sorted keys, so a row re-made from it would not be the bytes pytest-html writes. A report that cannot be
 completed is removed (`compliance.session.htmlreport`), so `python -m compliance verify` reports it missing; a run
-killed between pytest-html's write and the substitution leaves placeholders and the spool, but no manifest.
+killed between pytest-html's write and the substitution leaves the placeholder and the spool, but no manifest.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import re
 import secrets
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -50,41 +52,57 @@ def as_in_report(value: object) -> str:
 
 
 class EvidenceSpool:
-    """The run's escaped rows on disk, one after the other in arrival order; memory keeps where each one ends
-    (8 bytes a row)."""
+    """The run's tests (node id and rows) on disk, escaped, in the order pytest-html made them; memory keeps where
+    each one ends (8 bytes a test). In the report the whole tests object is one placeholder."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._nonce = secrets.token_hex(8)
         self._ends = array("q")
-        self.pattern = re.compile(rf"{QUOTE}ECC{self._nonce}R(\d+)Z{QUOTE}")
+        self._first = 0  # tests from this index on were spooled at the end but come first (see `close`)
+        self._filled = False
+        self.pattern = re.compile(rf"{QUOTE}ECC{self._nonce}T{QUOTE}")
 
-    def row_placeholder(self, row: Mapping[str, object]) -> str:
-        """Spool one of pytest-html's row dicts; the string to keep in its place in pytest-html's data (the row
-        replaces it with its quotes: a string there, a JSON object in the report)."""
-        piece = as_in_report(row).encode("utf-8")
+    def add_test(self, nodeid: str, rows: Sequence[object]) -> None:
+        """Spool one test's entry of pytest-html's tests object, `"<node id>": [<rows>]`, as it stands in the
+        report."""
+        piece = (as_in_report(nodeid) + ": " + as_in_report(rows)).encode("utf-8")
         with self.path.open("ab") as out:
             out.write(piece)
             self._ends.append(out.tell())
-        return f"ECC{self._nonce}R{len(self._ends) - 1}Z"
 
-    def piece(self, match: re.Match[str]) -> str:
-        """The spooled row for one placeholder found in the report."""
-        index = int(match.group(1))
-        if not 0 <= index < len(self._ends):
-            raise StreamError(f"evidence.html: placeholder {index} was never spooled ({len(self._ends)} were)")
-        start = self._ends[index - 1] if index else 0
-        with self.path.open("rb") as spool:
-            spool.seek(start)
-            return spool.read(self._ends[index] - start).decode("utf-8")
+    def close(self, leftover: Mapping[str, Sequence[object]]) -> str:
+        """Spool the tests pytest-html still holds when it is about to write the report, and return the string to
+        put in place of its whole tests object. The ones left were made before any test finished (a collection
+        error's row): they come first, as in pytest-html's own dict."""
+        self._first = len(self._ends)
+        for nodeid, rows in leftover.items():
+            self.add_test(nodeid, rows)
+        return f"ECC{self._nonce}T"
+
+    def pieces(self, match: re.Match[str]) -> Iterator[str]:
+        """The tests object for the placeholder found in the report, one test at a time."""
+        if self._filled:
+            raise StreamError("evidence.html: the tests placeholder appears twice")
+        self._filled = True
+        count = len(self._ends)
+        yield "{"
+        if count:  # no test: no spool file
+            with self.path.open("rb") as spool:
+                for position, index in enumerate([*range(self._first, count), *range(self._first)]):
+                    start = self._ends[index - 1] if index else 0
+                    spool.seek(start)
+                    yield (", " if position else "") + spool.read(self._ends[index] - start).decode("utf-8")
+        yield "}"
 
     def fill(self, report: Path) -> int:
-        """Replace every placeholder in `report` with its spooled row, atomically; returns how many were replaced."""
+        """Replace the placeholder in `report` with the spooled tests, atomically; returns how many placeholders
+        were replaced (1, or 0 for a report without one)."""
         temporary = report.with_name(report.name + ".tmp")
         try:
             with report.open(encoding="utf-8", newline="") as source, \
                     temporary.open("w", encoding="utf-8", newline="") as target:
-                count = stream_replace(source, target, self.pattern, self.piece)
+                count = stream_replace(source, target, self.pattern, self.pieces)
             os.replace(temporary, report)
         finally:
             temporary.unlink(missing_ok=True)
@@ -96,12 +114,12 @@ class EvidenceSpool:
 
 
 def stream_replace(source: TextIO, target: TextIO, pattern: re.Pattern[str],
-                   replacement: Callable[[re.Match[str]], str], *, chunk_chars: int = CHUNK_CHARS,
+                   replacement: Callable[[re.Match[str]], Iterable[str]], *, chunk_chars: int = CHUNK_CHARS,
                    longest: int = LONGEST_PLACEHOLDER) -> int:
     """Copy `source` to `target`, each match of `pattern` replaced, reading `chunk_chars` at a time. A match must be
     shorter than `longest` characters (the terminating character included): the last `longest` characters of each
-    chunk wait for the next, so a match split between two chunks is found whole. Replacements are written, never
-    searched again. Returns the number of matches replaced."""
+    chunk wait for the next, so a match split between two chunks is found whole. A replacement is written part by
+    part as `replacement` yields it, never searched again. Returns the number of matches replaced."""
     tail = ""
     count = 0
     while True:
@@ -113,7 +131,8 @@ def stream_replace(source: TextIO, target: TextIO, pattern: re.Pattern[str],
             if match.start() >= limit:
                 break
             target.write(buffer[written:match.start()])
-            target.write(replacement(match))
+            for part in replacement(match):
+                target.write(part)
             written = match.end()
             count += 1
         if not chunk:

@@ -33,8 +33,13 @@ class _PytestHtmlState:
     """pytest-html's own per-test state (4.2's `BaseReport`, not an API): the rows it renders at the end, by node
     id, and each test's reports, which it needs only until that test's teardown report has been processed."""
 
-    rows: dict[str, list[Any]]
+    data: dict[str, Any]
     reports: dict[str, dict[Any, list[Any]]]
+
+    @property
+    def rows(self) -> dict[str, list[Any]]:
+        tests: dict[str, list[Any]] = self.data["tests"]
+        return tests
 
 
 def _pytest_html_state(config: pytest.Config) -> _PytestHtmlState | None:
@@ -49,8 +54,8 @@ def _pytest_html_state(config: pytest.Config) -> _PytestHtmlState | None:
             data = getattr(getattr(plugin, "_report", None), "data", None)
             rows = data.get("tests") if isinstance(data, dict) else None
             reports = getattr(plugin, "_reports", None)
-            if isinstance(rows, dict) and isinstance(reports, dict):
-                return _PytestHtmlState(rows, reports)
+            if isinstance(data, dict) and isinstance(rows, dict) and isinstance(reports, dict):
+                return _PytestHtmlState(data, reports)
     return None
 
 
@@ -132,13 +137,13 @@ class HtmlReport:
         setattr(report, "extras", report_extras)  # noqa: B010 - pytest-html reads this attribute
 
     def _spool_rows(self, nodeid: str) -> None:
-        """pytest-html keeps a placeholder for each row and forgets the test's reports; the reports (pytest's
-        terminal summary keeps them all) lose their extras, which are in the spooled rows now."""
+        """pytest-html forgets the test's rows (spooled) and its reports; the reports (pytest's terminal summary may
+        keep them) lose their extras, which are in the spooled rows now."""
         if self.spool is None or self.pytest_html is None:
             return
-        rows = self.pytest_html.rows.get(nodeid)
+        rows = self.pytest_html.rows.pop(nodeid, None)
         if rows:
-            rows[:] = [self.spool.row_placeholder(row) if isinstance(row, dict) else row for row in rows]
+            self.spool.add_test(nodeid, rows)
         for reports in self.pytest_html.reports.pop(nodeid, {}).values():
             for each in reports:
                 if getattr(each, "extras", None):
@@ -180,3 +185,6 @@ class HtmlReport:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         prefix.append(summary_html(self.document(session), self.records))
+        # pytest-html calls this right before it writes the report: its tests object becomes one placeholder
+        if self.spool is not None and self.pytest_html is not None and isinstance(self.pytest_html.rows, dict):
+            self.pytest_html.data["tests"] = self.spool.close(self.pytest_html.rows)

@@ -1,12 +1,12 @@
-"""The streamed rows: placeholders found across chunk boundaries, and the row that replaces each one escaped exactly
-as pytest-html's own `json.dumps` and template autoescaping would have written it in the whole data."""
+"""The streamed rows: the tests placeholder found across chunk boundaries, and the tests object that replaces it
+escaped exactly as pytest-html's own `json.dumps` and template autoescaping would have written it in the whole
+data."""
 
 from __future__ import annotations
 
 import html
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -66,33 +66,55 @@ def test_a_row_keeps_the_data_uri_pytest_html_made() -> None:
     assert _pytest_html_data_uri(FINDING) in html.unescape(as_in_report(_row("x")))
 
 
-def _spooled_report(spool: EvidenceSpool, rows: list[dict[str, Any]]) -> tuple[str, str]:
-    """A report with placeholders (as pytest-html writes it once its rows are spooled) and the same report as
-    pytest-html writes it with the rows."""
+def _spooled_report(spool: EvidenceSpool, rows: list[dict[str, Any]],
+                    leftover: int = 0) -> tuple[str, str]:
+    """A report with the placeholder (as pytest-html writes it once the tests are spooled) and the same report as
+    pytest-html writes it with the tests. The first `leftover` tests are still in pytest-html's dict when it writes
+    (made before any test finished)."""
     tests = {f"t.py::test_{i}": [row] for i, row in enumerate(rows)}
-    with_placeholders = {name: [spool.row_placeholder(row) for row in entries] for name, entries in tests.items()}
-    return (_as_pytest_html_writes({"tests": with_placeholders, "title": "ECC"}),
+    names = list(tests)
+    for name in names[leftover:]:
+        spool.add_test(name, tests[name])
+    placeholder = spool.close({name: tests[name] for name in names[:leftover]})
+    return (_as_pytest_html_writes({"tests": placeholder, "title": "ECC"}),
             _as_pytest_html_writes({"tests": tests, "title": "ECC"}))
 
 
 @pytest.mark.parametrize("chunk_chars", [1, 2, 3, 7, 31, 64, 257, 1 << 16])
-def test_placeholders_split_across_chunks_are_replaced(tmp_path: Path, chunk_chars: int) -> None:
+def test_the_placeholder_split_across_chunks_is_replaced(tmp_path: Path, chunk_chars: int) -> None:
     spool = EvidenceSpool(tmp_path / "spool")
     placeholders, expected = _spooled_report(spool, ROWS)
-    assert len(spool.pattern.findall(placeholders)) == len(ROWS)
+    assert len(spool.pattern.findall(placeholders)) == 1
     out = io.StringIO()
-    count = stream_replace(io.StringIO(placeholders), out, spool.pattern, spool.piece, chunk_chars=chunk_chars)
+    count = stream_replace(io.StringIO(placeholders), out, spool.pattern, spool.pieces, chunk_chars=chunk_chars)
     assert out.getvalue() == expected
-    assert count == len(ROWS)
+    assert count == 1
 
 
-def test_every_chunk_offset_of_one_placeholder(tmp_path: Path) -> None:
-    """A placeholder starting at each offset of a chunk, and ending at each: found whole, never half."""
+@pytest.mark.parametrize("leftover", [0, 1, 3, len(ROWS)])
+def test_tests_still_held_at_the_end_come_first_as_in_pytest_html_s_dict(tmp_path: Path, leftover: int) -> None:
     spool = EvidenceSpool(tmp_path / "spool")
-    placeholders, expected = _spooled_report(spool, [_row("</script>&\"'é")])
+    placeholders, expected = _spooled_report(spool, ROWS, leftover)
+    out = io.StringIO()
+    stream_replace(io.StringIO(placeholders), out, spool.pattern, spool.pieces)
+    assert out.getvalue() == expected
+
+
+def test_no_tests_is_an_empty_object(tmp_path: Path) -> None:
+    spool = EvidenceSpool(tmp_path / "spool")
+    placeholders, expected = _spooled_report(spool, [])
+    out = io.StringIO()
+    stream_replace(io.StringIO(placeholders), out, spool.pattern, spool.pieces)
+    assert out.getvalue() == expected and "{}" in expected
+
+
+def test_every_chunk_offset_of_the_placeholder(tmp_path: Path) -> None:
+    """The placeholder starting at each offset of a chunk, and ending at each: found whole, never half."""
     for padding in range(0, 70):
+        spool = EvidenceSpool(tmp_path / f"spool-{padding}")
+        placeholders, expected = _spooled_report(spool, [_row("</script>&\"'é")])
         out = io.StringIO()
-        stream_replace(io.StringIO("x" * padding + placeholders), out, spool.pattern, spool.piece, chunk_chars=64)
+        stream_replace(io.StringIO("x" * padding + placeholders), out, spool.pattern, spool.pieces, chunk_chars=64)
         assert out.getvalue() == "x" * padding + expected
 
 
@@ -101,7 +123,7 @@ def test_fill_replaces_the_file_and_keeps_no_placeholder(tmp_path: Path) -> None
     placeholders, expected = _spooled_report(spool, ROWS)
     report = tmp_path / "evidence.html"
     report.write_text(placeholders, encoding="utf-8")
-    assert spool.fill(report) > 0
+    assert spool.fill(report) == 1
     assert report.read_bytes() == expected.encode("utf-8")
     assert not spool.pattern.search(report.read_text(encoding="utf-8"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence.html", "spool"], "no temporary file left"
@@ -110,22 +132,23 @@ def test_fill_replaces_the_file_and_keeps_no_placeholder(tmp_path: Path) -> None
 
 
 def test_other_text_is_left_alone(tmp_path: Path) -> None:
-    """Another run's placeholders and look-alikes are not this run's: copied as they are."""
+    """Another run's placeholder and look-alikes are not this run's: copied as they are."""
     spool = EvidenceSpool(tmp_path / "spool")
     other = EvidenceSpool(tmp_path / "other")
-    token = other.row_placeholder(_row("x"))
-    text = f"&#34;{token}&#34; {token} &#34;ECC0R1Z&#34; &#34;ECCRZ&#34; {_as_pytest_html_writes([token])}"
+    token = other.close({})
+    text = f"&#34;{token}&#34; {token} &#34;ECC0T&#34; &#34;ECCT&#34; {_as_pytest_html_writes([token])}"
     out = io.StringIO()
-    assert stream_replace(io.StringIO(text), out, spool.pattern, spool.piece) == 0
+    assert stream_replace(io.StringIO(text), out, spool.pattern, spool.pieces) == 0
     assert out.getvalue() == text
 
 
-def test_a_placeholder_never_spooled_is_an_error_and_the_report_is_kept(tmp_path: Path) -> None:
+def test_the_placeholder_twice_is_an_error_and_the_report_is_kept(tmp_path: Path) -> None:
     spool = EvidenceSpool(tmp_path / "spool")
-    token = spool.row_placeholder(_row("<p>one</p>"))
+    spool.add_test("t.py::a", [_row("<p>one</p>")])
+    token = spool.close({})
     report = tmp_path / "evidence.html"
-    report.write_text(f"a &#34;{token}&#34; b &#34;{re.sub(r'R0Z$', 'R7Z', token)}&#34; c", encoding="utf-8")
+    report.write_text(f"a &#34;{token}&#34; b &#34;{token}&#34; c", encoding="utf-8")
     before = report.read_bytes()
-    with pytest.raises(StreamError, match="placeholder 7 was never spooled"):
+    with pytest.raises(StreamError, match="appears twice"):
         spool.fill(report)
     assert report.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["evidence.html", "spool"]

@@ -23,18 +23,30 @@ DIRECT_NAME = "direct.html"
 
 
 class _Spooled:
-    """Every row a run spools, by its placeholder."""
+    """Every test a run spools (node id → rows), in the order written out (leftovers first, as `close` puts them)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
-        row_placeholder = EvidenceSpool.row_placeholder
+        self.tests: dict[str, list[Any]] = {}
+        self.leftover: dict[str, list[Any]] = {}
+        add_test, close = EvidenceSpool.add_test, EvidenceSpool.close
 
-        def spool_row(spool: EvidenceSpool, row: dict[str, Any]) -> str:
-            token = row_placeholder(spool, row)
-            self.rows[token] = row
+        def spool_test(spool: EvidenceSpool, nodeid: str, rows: list[Any]) -> None:
+            add_test(spool, nodeid, rows)
+            self.tests[nodeid] = list(rows)
+
+        def spool_close(spool: EvidenceSpool, leftover: dict[str, list[Any]]) -> str:
+            self.leftover = {nodeid: list(rows) for nodeid, rows in leftover.items()}
+            tests = dict(self.tests)
+            token = close(spool, leftover)
+            self.tests = {**self.leftover, **tests}
             return token
 
-        monkeypatch.setattr(EvidenceSpool, "row_placeholder", spool_row)
+        monkeypatch.setattr(EvidenceSpool, "add_test", spool_test)
+        monkeypatch.setattr(EvidenceSpool, "close", spool_close)
+
+    @property
+    def rows(self) -> list[Any]:
+        return [row for rows in self.tests.values() for row in rows]
 
 
 def _pytest_html(session: pytest.Session) -> Any:
@@ -43,8 +55,8 @@ def _pytest_html(session: pytest.Session) -> Any:
 
 
 class _DirectRender:
-    """Once pytest-html has written its report (before the placeholders are replaced), it writes the same report
-    again with its rows instead of the placeholders: what it writes without streaming."""
+    """Once pytest-html has written its report (before the placeholder is replaced), it writes the same report
+    again with its tests instead of the placeholder: what it writes without streaming."""
 
     def __init__(self, spooled: _Spooled) -> None:
         self.spooled = spooled
@@ -56,10 +68,9 @@ class _DirectRender:
         html = _pytest_html(session)
         written = Path(html._report_path)
         report = written.read_text(encoding="utf-8")
-        self.placeholders_seen = sum(report.count(f"&#34;{token}&#34;") for token in self.spooled.rows)
         data = html._report._data
-        html._report._data = {**data, "tests": {nodeid: [self.spooled.rows.get(row, row) for row in rows]
-                                                for nodeid, rows in data["tests"].items()}}
+        self.placeholders_seen = report.count(f"&#34;{data['tests']}&#34;")
+        html._report._data = {**data, "tests": self.spooled.tests}
         html._report_path = written.with_name(DIRECT_NAME)
         try:
             html._generate_report()
@@ -79,7 +90,7 @@ class _Kept:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         html = _pytest_html(session)
-        self.rows = [row for rows in html._report.data["tests"].values() for row in rows]
+        self.rows = [row for rows in html._report.data["tests"].values() for row in rows]  # before the summary
         self.reports = dict(html._reports)
         stats = session.config.pluginmanager.getplugin("terminalreporter").stats
         self.extras = [r.extras for reports in stats.values() for r in reports if getattr(r, "extras", None)]
@@ -107,7 +118,7 @@ def test_streamed_report_is_byte_for_byte_what_pytest_html_writes(pytester: pyte
     run = _run(pytester, monkeypatch, direct)
     checks = len(run.evidence["findings"])
     assert checks > 10 and len(spooled.rows) == checks, run.result.stdout.str()
-    assert direct.placeholders_seen == checks, "each row once"
+    assert direct.placeholders_seen == 1, "the tests object once"
     streamed = (run.run_dir / "evidence.html").read_bytes()
     written_directly = (run.run_dir / DIRECT_NAME).read_bytes()
     assert _GENERATED.sub("", streamed.decode("utf-8")) == _GENERATED.sub("", written_directly.decode("utf-8"))
@@ -121,8 +132,8 @@ def test_pytest_html_keeps_only_placeholders_and_no_reports(pytester: pytest.Pyt
     spooled = _Spooled(monkeypatch)
     kept = _Kept()
     run = _run(pytester, monkeypatch, kept)
-    assert len(kept.rows) == len(spooled.rows) == len(run.evidence["findings"]) > 10, run.result.stdout.str()
-    assert sorted(kept.rows) == sorted(spooled.rows), "every row a placeholder"
+    assert len(spooled.rows) == len(run.evidence["findings"]) > 10, run.result.stdout.str()
+    assert kept.rows == [] and spooled.leftover == {}, "pytest-html forgets each test's rows once they are spooled"
     assert kept.reports == {}, "pytest-html forgets each test's reports once its rows are made"
     assert kept.extras == [], "the reports pytest's terminal summary keeps hold no evidence"
 
@@ -134,7 +145,7 @@ def test_without_pytest_html_s_internals_the_rows_stay_in_memory_and_the_report_
     spooled = _Spooled(monkeypatch)
     kept = _Kept()
     run = _run(pytester, monkeypatch, kept)
-    assert spooled.rows == {} and kept.rows and all(isinstance(row, dict) for row in kept.rows)
+    assert spooled.rows == [] and kept.rows and all(isinstance(row, dict) for row in kept.rows)
     rows = [entry for entries in run.blob["tests"].values() for entry in entries]
     assert len(rows) == len(run.evidence["findings"]) > 10
     assert all(row["extras"][1]["name"] == "finding.json" and "ecc-mono" in row["extras"][0]["content"] for row in rows)
@@ -145,7 +156,7 @@ def test_each_check_s_evidence_is_in_its_row(pytester: pytest.Pytester, monkeypa
     spooled = _Spooled(monkeypatch)
     run = _run(pytester, monkeypatch)
     rows = [entry for entries in run.blob["tests"].values() for entry in entries]
-    assert rows == list(spooled.rows.values()), "each spooled row in its place"
+    assert rows == spooled.rows, "each spooled row in its place"
     assert len(rows) == len(run.evidence["findings"]) > 10
     by_node = {f["nodeid"]: f for f in run.evidence["findings"]}
     for nodeid, entries in run.blob["tests"].items():
@@ -159,7 +170,7 @@ def test_each_check_s_evidence_is_in_its_row(pytester: pytest.Pytester, monkeypa
         assert finding["check"]["id"] == recorded["check"]["id"] and finding["chain"] == recorded["chain"]
         assert finding["finding"]["status"] == recorded["finding"]["status"]
         assert f'<span class="ecc-mono">{recorded["check"]["id"]}</span>' in html_extra["content"]
-    assert not any(token in run.html for token in spooled.rows), "no placeholder left"
+    assert not re.search(r"ECC[0-9a-f]{16}T", run.html), "no placeholder left"
     assert not (run.run_dir / SPOOL_NAME).exists() and not (run.run_dir / RECORDS_NAME).exists()
     assert SPOOL_NAME not in (run.run_dir / "MANIFEST.sha256").read_text(encoding="utf-8")
 
