@@ -4,7 +4,7 @@ pytest keeps every collected item and every test report until the session ends: 
 and at a few kilobytes each that alone would break the "memory flat in the number of chains" promise. The run's
 evidence no longer needs them (each record is on disk as soon as its check ends), so:
 
-- **Items**, once collected: the checks of one chain share one parametrisation record (`CallSpec`: pytest makes
+- **Items**, as each is collected: the checks of one chain share one parametrisation record (`CallSpec`: pytest makes
   an identical copy per check) and one set of parameter marks; the per-item fixture request pytest pre-builds is
   dropped (pytest builds it again right before the item runs: `runtestprotocol` re-initialises an item whose
   `_request` is false, as it does for re-runs); an empty `extra_keyword_matches` set becomes a shared empty
@@ -51,27 +51,22 @@ def is_check(item: pytest.Item) -> bool:
     return meta_of(getattr(item, "obj", None)) is not None
 
 
-def slim_items(items: list[pytest.Item]) -> int:
-    """Share the checks' identical parametrisations and drop their pre-built fixture requests; returns how many
-    items were slimmed."""
-    shared: dict[Any, Any] = {}
-    slimmed = 0
-    for item in items:
-        if not is_check(item):
-            continue
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None:
-            key = (callspec.id, tuple((name, id(value)) for name, value in callspec.params.items()))
-            first = shared.setdefault(key, callspec)
-            if first is not callspec and first == callspec:
-                item.callspec = first  # type: ignore[attr-defined]
-        if getattr(item, "_request", None):
-            item._request = False  # type: ignore[attr-defined]  # rebuilt by runtestprotocol before the item runs
-            item.funcargs = None  # type: ignore[attr-defined]
-        if not item.extra_keyword_matches:
-            item.extra_keyword_matches = _NO_MATCHES  # type: ignore[assignment]
-        slimmed += 1
-    return slimmed
+def slim_item(item: pytest.Item, shared: dict[Any, Any]) -> None:
+    """As it is collected: share the check's parametrisation with the chain's other checks (`shared` keeps the
+    first of each) and drop its pre-built fixture request (see the module)."""
+    if not is_check(item):
+        return
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        key = (callspec.id, tuple((name, id(value)) for name, value in callspec.params.items()))
+        first = shared.setdefault(key, callspec)
+        if first is not callspec and first == callspec:
+            item.callspec = first  # type: ignore[attr-defined]
+    if getattr(item, "_request", None):
+        item._request = False  # type: ignore[attr-defined]  # rebuilt by runtestprotocol before the item runs
+        item.funcargs = None  # type: ignore[attr-defined]
+    if not item.extra_keyword_matches:
+        item.extra_keyword_matches = _NO_MATCHES  # type: ignore[assignment]
 
 
 class Retention:
@@ -81,11 +76,15 @@ class Retention:
         self.config = config
         self._calls: dict[str, pytest.TestReport] = {}  # a check's call report until its teardown is seen
         self._positions: dict[int, int] = {}  # id(item) -> its place in session.items, until it has run
+        self._shared: dict[Any, Any] = {}  # the first parametrisation of each chain, while collecting
         self._counted = {outcome: Counted(outcome) for outcome in ("passed", "skipped")}
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        slim_item(item, self._shared)  # one at a time: the collection's own peak stays low too
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        slim_items(session.items)
+        self._shared.clear()
         self._positions = {id(item): index for index, item in enumerate(session.items) if is_check(item)}
 
     @pytest.hookimpl(wrapper=True)
