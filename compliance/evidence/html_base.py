@@ -47,8 +47,13 @@ def kv_table(rows: Iterable[tuple[str, str]], css: str = "ecc-kv") -> str:
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], css: str = "ecc-table") -> str:
     """A table with escaped headers; cells are HTML (escape them before)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(table_row(row) for row in rows)
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def table_row(cells: Sequence[str]) -> str:
+    """One row of `table` (cells are HTML)."""
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
 def pre_json(value: Any) -> str:

@@ -61,7 +61,18 @@ class EvidenceSpool:
         self._ends = array("q")
         self._first = 0  # tests from this index on were spooled at the end but come first (see `close`)
         self._filled = False
-        self.pattern = re.compile(rf"{QUOTE}ECC{self._nonce}T{QUOTE}")
+        self._results: Callable[[], Iterable[str]] | None = None
+        self.pattern = re.compile(rf"{QUOTE}ECC{self._nonce}T{QUOTE}|{self.results_marker_text()}")
+
+    def results_marker_text(self) -> str:
+        """The marker of the summary's Results table: an HTML comment, in the summary as pytest-html writes it."""
+        return f"<!--ECC{self._nonce}S-->"
+
+    def results_marker(self, table: Callable[[], Iterable[str]]) -> str:
+        """The text to put in the summary in place of its Results table; `table` makes the table, a part at a time,
+        when the report is completed."""
+        self._results = table
+        return self.results_marker_text()
 
     def add_test(self, nodeid: str, rows: Sequence[object]) -> None:
         """Spool one test's entry of pytest-html's tests object, `"<node id>": [<rows>]`, as it stands in the
@@ -81,7 +92,14 @@ class EvidenceSpool:
         return f"ECC{self._nonce}T"
 
     def pieces(self, match: re.Match[str]) -> Iterator[str]:
-        """The tests object for the placeholder found in the report, one test at a time."""
+        """What a placeholder found in the report stands for, a part at a time: the Results table, or the tests
+        object one test at a time."""
+        if match.group(0) == self.results_marker_text():
+            table, self._results = self._results, None
+            if table is None:
+                raise StreamError("evidence.html: the Results table's marker appears twice, or was never given")
+            yield from table()
+            return
         if self._filled:
             raise StreamError("evidence.html: the tests placeholder appears twice")
         self._filled = True

@@ -6,12 +6,12 @@ the HTML as written, readable without JavaScript.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from compliance.evidence.coverage import CheckCoverage, RequirementCoverage
 from compliance.evidence.header import WHAT_IF_BANNER
-from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table
+from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table, table_row
 from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES
 from compliance.evidence.record import Record
 from compliance.evidence.signing import SIGNATURES_DIR, Meaning
@@ -143,14 +143,31 @@ def _matrix(coverage: Iterable[RequirementCoverage]) -> str:
     return f'<table class="ecc-table ecc-matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _results(findings: Iterable[Record]) -> str:
-    def row(r: Record) -> tuple[tuple[int, str, str], list[str]]:
-        return ((-r.status.rank, r.check.id, str(r.chain)), [
-            badge(r.status), f'<span class="ecc-mono">{esc(r.check.id)}</span><br>{esc(r.check.title)}',
-            esc(r.check.severity.value), esc(r.chain), esc(", ".join(r.check.controls)), esc(r.finding.message)])
+_RESULT_HEADERS = ("Status", "Check", "Severity", "Chain", "Controls", "Finding")
 
-    rows = sorted((row(r) for r in findings), key=lambda keyed: keyed[0])
-    return table(("Status", "Check", "Severity", "Chain", "Controls", "Finding"), (cells for _, cells in rows))
+
+def result_order(record: Record) -> tuple[int, str, str]:
+    """The Results table's order: worst status first, then by check and chain."""
+    return -record.status.rank, record.check.id, str(record.chain)
+
+
+def _result_cells(r: Record) -> list[str]:
+    return [badge(r.status), f'<span class="ecc-mono">{esc(r.check.id)}</span><br>{esc(r.check.title)}',
+            esc(r.check.severity.value), esc(r.chain), esc(", ".join(r.check.controls)), esc(r.finding.message)]
+
+
+def _results(findings: Iterable[Record]) -> str:
+    return "".join(results_table(sorted(findings, key=result_order)))
+
+
+def results_table(ordered: Iterable[Record]) -> Iterator[str]:
+    """The Results table, a row at a time, for records already in `result_order` (a run streams it into
+    evidence.html from its record log; the PDF sorts evidence.json's findings)."""
+    head, tail = table(_RESULT_HEADERS, ()).split("</tbody>")
+    yield head
+    for record in ordered:
+        yield table_row(_result_cells(record))
+    yield "</tbody>" + tail
 
 
 def _finding_list(items: Sequence[Mapping[str, Any]]) -> str:
@@ -249,8 +266,10 @@ def signature_page(document: Mapping[str, Any]) -> str:
                     rows, css="ecc-table ecc-sigs"))
 
 
-def summary_html(document: Mapping[str, Any], findings: Iterable[Record], *, interactive: bool = True) -> str:
-    """The summary page; `findings` are the run's records (evidence.json's findings, or the record log)."""
+def summary_html(document: Mapping[str, Any], findings: Iterable[Record], *, interactive: bool = True,
+                 results: str | None = None) -> str:
+    """The summary page; `findings` are the run's records (evidence.json's findings, or the record log). With
+    `results`, that text stands in place of the Results table (a run streams the table in: `results_table`)."""
     chains = document["header"]["chains"]
     chain_html = "".join(
         (f"<h3>Chain <code>{esc(c['id'])}</code></h3>" if len(chains) > 1 else "") + kv_table(_chain_rows(c))
@@ -265,7 +284,7 @@ def summary_html(document: Mapping[str, Any], findings: Iterable[Record], *, int
         _drift_headline(document.get("drift")),
         "<h2>The export chain checked</h2>", chain_html,
         "<h2>This run</h2>", kv_table(_run_rows(document)),
-        "<h2>Results</h2>", _results(findings),
+        "<h2>Results</h2>", _results(findings) if results is None else results,
         "<h2>Control coverage</h2>",
         '<p class="ecc-note">Every 21 CFR Part 11 and EU GMP Annex 11 requirement that bears on storing exported '
         "records, the checks that address it and the worst status among them. Requirements no check addresses "

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compliance.evidence.record import Record
 from compliance.model import Status
@@ -56,6 +57,21 @@ class RecordLog:
         with self.path.open("rb") as source:
             for entry in sorted(self._index, key=lambda e: e.nodeid):
                 source.seek(entry.offset)
+                yield Record.from_json(json.loads(source.readline()))
+
+    def ordered(self, key: Callable[[Record], Any]) -> Iterator[Record]:
+        """Every record in `key` order, parsed one at a time; only the keys and byte offsets are held while
+        sorting (a pass over the file builds them)."""
+        if not self._index:
+            return
+        with self.path.open("rb") as source:
+            keyed = []
+            for entry in self._index:
+                source.seek(entry.offset)
+                keyed.append((key(Record.from_json(json.loads(source.readline()))), entry.offset))
+            keyed.sort(key=lambda pair: pair[0])
+            for _, offset in keyed:
+                source.seek(offset)
                 yield Record.from_json(json.loads(source.readline()))
 
     def remove(self) -> None:

@@ -20,8 +20,9 @@ import pytest
 from compliance.evidence.header import versions
 from compliance.evidence.html_check import HEADER_CELLS, RESULT_HEADER, detail_html, result_cell, row_cells
 from compliance.evidence.html_stream import SPOOL_NAME, EvidenceSpool
-from compliance.evidence.html_summary import summary_html
+from compliance.evidence.html_summary import result_order, results_table, summary_html
 from compliance.evidence.record import Record, record_of, snapshot_of
+from compliance.evidence.recordlog import RecordLog
 from compliance.evidence.run_view import RunView
 
 _OUTCOMES = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped"}
@@ -184,7 +185,11 @@ class HtmlReport:
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
-        prefix.append(summary_html(self.document(session), self.records))
+        results = None
+        if self.spool is not None and isinstance(self.records, RecordLog):  # streamed in with the tests
+            records = self.records
+            results = self.spool.results_marker(lambda: results_table(records.ordered(result_order)))
+        prefix.append(summary_html(self.document(session), self.records, results=results))
         # pytest-html calls this right before it writes the report: its tests object becomes one placeholder
         if self.spool is not None and self.pytest_html is not None and isinstance(self.pytest_html.rows, dict):
             self.pytest_html.data["tests"] = self.spool.close(self.pytest_html.rows)

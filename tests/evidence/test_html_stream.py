@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,23 @@ def test_the_placeholder_twice_is_an_error_and_the_report_is_kept(tmp_path: Path
     with pytest.raises(StreamError, match="appears twice"):
         spool.fill(report)
     assert report.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["evidence.html", "spool"]
+
+
+def test_the_results_marker_is_replaced_by_the_table_a_part_at_a_time(tmp_path: Path) -> None:
+    spool = EvidenceSpool(tmp_path / "spool")
+    made: list[str] = []
+
+    def table() -> Iterator[str]:
+        for part in ("<table>", "<tr><td>a &amp; b</td></tr>", "</table>"):
+            made.append(part)
+            yield part
+
+    marker = spool.results_marker(table)
+    placeholders, expected = _spooled_report(spool, ROWS[:2])
+    text = f"<h2>Results</h2>{marker}<h2>Next</h2>" + placeholders
+    out = io.StringIO()
+    assert stream_replace(io.StringIO(text), out, spool.pattern, spool.pieces, chunk_chars=7) == 2
+    assert out.getvalue() == "<h2>Results</h2><table><tr><td>a &amp; b</td></tr></table><h2>Next</h2>" + expected
+    assert len(made) == 3
+    with pytest.raises(StreamError, match="Results table's marker appears twice"):
+        stream_replace(io.StringIO(marker), io.StringIO(), spool.pattern, spool.pieces)

@@ -205,3 +205,12 @@ def test_reports_keep_no_evidence_once_the_record_is_written(pytester: pytest.Py
     assert len(calls) == len(findings) == 1 and findings[0]["finding"]["evidence"], "the check attaches evidence"
     assert findings[0]["finding"]["status"] == "PASS" and calls[0].passed and record_of(calls[0]) is None
     assert not hasattr(calls[0], "extras") and not calls[0].keywords and not calls[0].user_properties
+
+
+def test_records_in_another_order_are_read_one_at_a_time(tmp_path: Path) -> None:
+    log = RecordLog(tmp_path / RECORDS_NAME)
+    for nodeid, status in (("a", Status.PASS), ("b", Status.FAIL), ("c", Status.ERROR), ("d", Status.FAIL)):
+        log.append(_record(nodeid, status))
+    ordered = log.ordered(lambda r: (-r.status.rank, r.nodeid))
+    assert [r.nodeid for r in ordered] == [r.nodeid for r in sorted(log, key=lambda r: (-r.status.rank, r.nodeid))]
+    assert [r.nodeid for r in RecordLog(tmp_path / "none.jsonl").ordered(lambda r: r.nodeid)] == []

@@ -13,6 +13,7 @@ import pytest
 from pytest_html.selfcontained_report import SelfContainedReport
 
 from compliance.evidence.html_stream import SPOOL_NAME, EvidenceSpool
+from compliance.evidence.html_summary import result_order, results_table
 from compliance.evidence.recordlog import RECORDS_NAME
 from compliance.session import htmlreport
 
@@ -61,6 +62,7 @@ class _DirectRender:
     def __init__(self, spooled: _Spooled) -> None:
         self.spooled = spooled
         self.placeholders_seen = 0
+        self.markers_seen = 0
 
     @pytest.hookimpl(wrapper=True, trylast=True)  # innermost: after pytest-html's write, inside the streaming
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
@@ -70,12 +72,19 @@ class _DirectRender:
         report = written.read_text(encoding="utf-8")
         data = html._report._data
         self.placeholders_seen = report.count(f"&#34;{data['tests']}&#34;")
+        ours = session.config.pluginmanager.getplugin("compliance-html-report")
+        marker = ours.spool.results_marker_text()
+        self.markers_seen = report.count(marker)
+        prefix = html._report.additional_summary["prefix"]
+        table = "".join(results_table(sorted(ours.records, key=result_order)))  # the Results table, made whole
         html._report._data = {**data, "tests": self.spooled.tests}
+        html._report.additional_summary["prefix"] = [part.replace(marker, table) for part in prefix]
         html._report_path = written.with_name(DIRECT_NAME)
         try:
             html._generate_report()
         finally:
             html._report._data, html._report_path = data, written
+            html._report.additional_summary["prefix"] = prefix
         return result
 
 
@@ -118,7 +127,7 @@ def test_streamed_report_is_byte_for_byte_what_pytest_html_writes(pytester: pyte
     run = _run(pytester, monkeypatch, direct)
     checks = len(run.evidence["findings"])
     assert checks > 10 and len(spooled.rows) == checks, run.result.stdout.str()
-    assert direct.placeholders_seen == 1, "the tests object once"
+    assert (direct.placeholders_seen, direct.markers_seen) == (1, 1), "the tests object and the Results table once"
     streamed = (run.run_dir / "evidence.html").read_bytes()
     written_directly = (run.run_dir / DIRECT_NAME).read_bytes()
     assert _GENERATED.sub("", streamed.decode("utf-8")) == _GENERATED.sub("", written_directly.decode("utf-8"))
