@@ -49,15 +49,27 @@ def aws_target(compliance_run: RunState) -> Iterator[Any]:
 
 
 @pytest.fixture
-def aws_snapshot(chain: Chain, aws_target: Any, compliance_run: RunState) -> AwsSnapshot:
+def aws_snapshot(chain: Chain, request: pytest.FixtureRequest) -> AwsSnapshot:
     """The chain's AWS snapshot, read once per chain per process and shared by every check of the chain (released
-    after the chain's last check: see `pytest_runtest_teardown`)."""
+    after the chain's last check: see `pytest_runtest_teardown`).
+
+    Per-check fixtures name no session-scoped fixture as a parameter: pytest would register each check's teardown
+    with that session fixture and keep it (with the check's request and item) until the session ends, memory in
+    proportion to the checks run. A session fixture asked for with `request.getfixturevalue` once it exists
+    registers nothing (`session_value`)."""
+    compliance_run = run_state(request.config)
     cached = compliance_run.snapshots.get(chain.id)
     if cached is None:
-        cached = aws_target.snapshot(chain)
+        cached = session_value(request, "aws_target").snapshot(chain)
         compliance_run.snapshots[chain.id] = cached
     assert isinstance(cached, AwsSnapshot)
     return cached
+
+
+def session_value(request: pytest.FixtureRequest, name: str) -> Any:
+    """A session-scoped fixture's value for a per-check fixture, without tying the check's teardown to it (see
+    `aws_snapshot`)."""
+    return request.getfixturevalue(name)
 
 
 LAST_CHECK_OF_CHAIN = pytest.StashKey[bool]()

@@ -7,7 +7,7 @@ safety nets. Under xdist each worker runs its own instance.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -15,7 +15,8 @@ from compliance.azure.backup import AzureBackup
 from compliance.azure.logredact import redacted_http_logs
 from compliance.config import Chain
 from compliance.errors import ConfigError, EmulatorError
-from compliance.state import RunState
+from compliance.fixtures import chain_ends, chain_id_of, session_value
+from compliance.state import RunState, run_state
 from compliance.targets.azure_emulated import EmulatedAzure
 from compliance.targets.azure_spec import parse_spec
 from compliance.targets.deployment import load_deployment
@@ -58,15 +59,29 @@ def azure_log_redaction(compliance_run: RunState) -> Iterator[None]:
 
 
 @pytest.fixture
-def azure_backup(chain: Chain | None, compliance_run: RunState, azure_log_redaction: None,
-                 azure_emulator: EmulatedAzure | None) -> AzureBackup | None:
-    """The chain's Azure backup (shared by all its checks in this process), or None without [azure]."""
+def azure_backup(chain: Chain | None, request: pytest.FixtureRequest) -> AzureBackup | None:
+    """The chain's Azure backup (shared by all its checks in this process, released after the last), or None
+    without [azure]. Session fixtures through `session_value` (see `compliance.fixtures.aws_snapshot`)."""
+    session_value(request, "azure_log_redaction")
     if chain is None or chain.azure is None:
         return None
+    compliance_run = run_state(request.config)
     backups: dict[str, AzureBackup] = compliance_run.resources.setdefault(_BACKUPS, {})
     backup = backups.get(chain.id)
     if backup is None:
+        azure_emulator: EmulatedAzure | None = session_value(request, "azure_emulator")
         backup = AzureBackup(chain.id, chain.azure, emulator=azure_emulator,
                              write_probe_allowed=bool(compliance_run.options.get(WRITE_PROBE_OPTION)))
         backups[chain.id] = backup
     return backup
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    """After a chain's last check in this process: drop its Azure backup (its clients and what it read)."""
+    try:
+        return (yield)
+    finally:
+        chain_id = chain_id_of(item)
+        if chain_id is not None and chain_ends(item, nextitem, chain_id):
+            run_state(item.config).resources.get(_BACKUPS, {}).pop(chain_id, None)

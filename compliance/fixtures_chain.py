@@ -11,7 +11,7 @@ import pytest
 from compliance.chain.view import ChainView
 from compliance.config import Chain
 from compliance.errors import ConfigError
-from compliance.state import PROPOSED_OPTION, RunState, run_state
+from compliance.state import PROPOSED_OPTION, run_state
 from compliance.targets.snapshot import AwsSnapshot
 
 FUZZ_EXAMPLES_OPTION = "--fuzz-examples"
@@ -25,12 +25,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def chain_view(chain: Chain, aws_snapshot: AwsSnapshot, compliance_run: RunState) -> ChainView:
-    """The chain's effective policies: the snapshot with every `--proposed` document laid over it."""
-    return ChainView(chain, aws_snapshot, compliance_run.proposals())
+def chain_view(chain: Chain, aws_snapshot: AwsSnapshot, request: pytest.FixtureRequest) -> ChainView:
+    """The chain's effective policies: the snapshot with every `--proposed` document laid over it (the run state
+    read from the config, not the session fixture: see `compliance.fixtures.aws_snapshot`)."""
+    return ChainView(chain, aws_snapshot, run_state(request.config).proposals())
 
 
 @pytest.fixture
-def fuzz_budget(compliance_run: RunState) -> int:
+def fuzz_budget(request: pytest.FixtureRequest) -> int:
     """Hypothesis examples per fuzzing family (`--fuzz-examples`)."""
-    return int(compliance_run.options.get(FUZZ_EXAMPLES_OPTION) or 25)
+    return int(run_state(request.config).options.get(FUZZ_EXAMPLES_OPTION) or 25)

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import scale_fixture
 
 CHAINS = 4
+SESSION_FINALIZERS = 4
+"""At most this many teardowns on a session fixture when a chain starts (one per check run would be 50 and more)."""
 PROBE = '''
 import gc, json, os, weakref
 
@@ -53,7 +55,7 @@ def pytest_runtest_setup(item):
     if chain is None or CURRENT[-1:] == [chain]:
         return
     _write(item.config, {"event": "chain starts", "chain": chain, "previous": (CURRENT or [None])[-1],
-                         "alive": _alive()})
+                         "alive": _alive(), "session_finalizers": _session_finalizers(item.session)})
     CURRENT.append(chain)
 
 
@@ -84,6 +86,14 @@ def _retained(session):
                               or bool(getattr(r, "user_properties", None)) for r in kept),
             "pass_records": sum(r.passed and getattr(r, "compliance", None) is not None for r in kept),
             "items_left": sum(type(i).__name__ != "FinishedItem" for i in session.items), **COLLECTED}
+
+
+def _session_finalizers(session):
+    """How many teardowns the session-scoped fixtures hold (pytest adds one per execution of a fixture that names
+    them as a parameter, and keeps it to the end of the session)."""
+    manager = session._fixturemanager
+    return {name: sum(len(d._finalizers) for d in manager.getfixturedefs(name, session) or ())
+            for name in ("compliance_run", "aws_target", "azure_emulator", "azure_log_redaction")}
 
 
 @pytest.hookimpl(trylast=True)
@@ -169,6 +179,10 @@ def test_serial_run_keeps_no_more_per_check_than_the_summary_reads(probed_runs: 
     # every chain's checks shared one parametrisation; every check left session.items once it had run
     assert retained["items"] > CHAINS and retained["callspecs"] == CHAINS
     assert retained["items_left"] == 0
+    # the per-check fixtures leave no teardown with the session fixtures (it would keep each check's request): at
+    # each chain's start they hold a few (their own), not one per check run so far
+    starts = [line["session_finalizers"] for line in probed_runs["serial"]["probe"] if line["event"] == "chain starts"]
+    assert max(count for start in starts for count in start.values()) <= SESSION_FINALIZERS, starts
 
 
 def test_xdist_processes_keep_no_more_per_check_than_the_summary_reads(
@@ -180,5 +194,7 @@ def test_xdist_processes_keep_no_more_per_check_than_the_summary_reads(
     assert controller["distinct_kept"] == 2
     for worker in ends.values():  # each worker collects every check, and shares each chain's parametrisation
         assert worker["items"] > CHAINS and worker["callspecs"] == CHAINS
+    starts = [line["session_finalizers"] for line in probed_runs["n2"]["probe"] if line["event"] == "chain starts"]
+    assert max(count for start in starts for count in start.values()) <= SESSION_FINALIZERS, starts
     # the checks a worker ran left its session.items (the others it never ran stay)
     assert sum(worker["items"] - worker["items_left"] for worker in ends.values()) == controller["kept"]
