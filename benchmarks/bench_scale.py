@@ -4,7 +4,12 @@
     .venv/bin/python benchmarks/bench_scale.py --sizes 20,50 --modes serial --fuzz-examples 50
 
 Each run is a fresh `pytest compliance/ --deployment D --chain C` on a moto deployment from scale_fixture.py
-(realistic SCPs, bucket policies, boundaries; no [azure] section, so no Azurite). Reported per run: wall time,
+(realistic SCPs, bucket policies, boundaries; no [azure] section, so no Azurite). The live modes (`--modes
+live,live-n2`) run `pytest compliance/ --target live --chain C` instead, as the CI identity against a moto server
+that this script hosts with the same deployment, the per-account audit roles and the Organizations read roles
+(IAM enforcement off): the suite as it runs against a real estate. Their pytest processes hold no emulated
+account; the embedded modes' processes also hold the whole moto deployment and what the canary writes into it.
+Reported per run: wall time,
 peak RSS of the pytest processes themselves (each records getrusage(RUSAGE_SELF) at its very end through
 peak_rss_plugin.py: the controller, and with -n 2 each xdist worker; the largest is the run's figure), AWS API
 calls per chain (from evidence.json snapshots' api_calls) and the result totals. Memory is flat when the peak
@@ -29,10 +34,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import scale_fixture
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.scale.moto_live for the live modes
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -74,19 +83,58 @@ def peak_rss(path: Path) -> tuple[float, float | None, float]:
     return controller[0] / 1024, max(workers) / 1024 if workers else None, checks / 1024
 
 
+LIVE_MODES = ("live", "live-n2")
+"""`--target live` against a moto server this script hosts: the suite as it runs against a real AWS estate, its
+pytest processes holding no emulated account (the embedded modes' processes also hold the in-process moto
+deployment of every chain, and the objects the canary writes)."""
+ORG_ROLE = "arn:aws:iam::{management}:role/OrganizationsRead{{i:03d}}"
+
+
+@contextmanager
+def target_for(mode: str, chains: int, accounts: int, case: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """Writes the chain config (and deployment); yields the target's pytest arguments and environment."""
+    if mode not in LIVE_MODES:
+        deployment, toml = scale_fixture.generate(chains, accounts)
+        (case / "deployment.json").write_text(json.dumps(deployment), encoding="utf-8")
+        (case / "chains.toml").write_text(toml, encoding="utf-8")
+        yield ["--deployment", str(case / "deployment.json")], {}
+        return
+    from compliance.permissions import read_policy
+    from tests.scale.moto_live import AUDIT_ROLE, EXTERNAL_ID, MANAGEMENT, live_server
+
+    org_role = ORG_ROLE.format(management=MANAGEMENT)
+    deployment, toml = scale_fixture.generate(chains, accounts, audit_role=AUDIT_ROLE, organizations_role=org_role)
+    (case / "chains.toml").write_text(toml, encoding="utf-8")
+    with live_server() as srv:  # IAM enforcement off: tests/scale/test_live_least_privilege.py covers it
+        srv.provision(deployment)
+        assumable = sorted({srv.role(scale_fixture.account_id(i % accounts), AUDIT_ROLE, read_policy())
+                            for i in range(chains)})
+        for i in range(chains):
+            arn = org_role.format(i=i)
+            srv.role(MANAGEMENT, arn.rsplit("/", 1)[1], read_policy(), trusted=scale_fixture.account_id(i % accounts))
+        env = {"AWS_ENDPOINT_URL": srv.url, "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_CONFIG_FILE": str(case / "no-config"), "AWS_SHARED_CREDENTIALS_FILE": str(case / "no-creds"),
+               "EXPORT_EXTERNAL_ID": EXTERNAL_ID, **srv.ci_identity(assumable)}
+        yield ["--target", "live"], env
+
+
 def run(chains: int, accounts: int, mode: str, fuzz_examples: int, work: Path, *, pdf: bool) -> Result:
     case = work / f"{chains}-{mode}"
-    deployment, toml = scale_fixture.generate(chains, accounts)
     case.mkdir(parents=True, exist_ok=True)
-    (case / "deployment.json").write_text(json.dumps(deployment), encoding="utf-8")
-    (case / "chains.toml").write_text(toml, encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", str(ROOT / "compliance"), "--deployment", str(case / "deployment.json"),
+    with target_for(mode, chains, accounts, case) as (target_args, target_env):
+        return _run(case, chains, mode, fuzz_examples, target_args, target_env, pdf=pdf)
+
+
+def _run(case: Path, chains: int, mode: str, fuzz_examples: int, target_args: list[str],
+         target_env: dict[str, str], *, pdf: bool) -> Result:
+    command = [sys.executable, "-m", "pytest", str(ROOT / "compliance"), *target_args,
                "--chain", str(case / "chains.toml"), "--evidence-dir", str(case / "reports"),
                "--fuzz-examples", str(fuzz_examples), "-q", "-p", "no:cacheprovider"]
-    if mode == "n2":
+    if mode.endswith("n2"):
         command += ["-n", "2"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "PYTEST_"))}
     env.setdefault("EXPORT_EXTERNAL_ID", "bench-external-id-0000")
+    env |= target_env
     rss_file = case / "peak_rss.jsonl"
     rss_file.unlink(missing_ok=True)
     env |= {"PYTEST_PLUGINS": "peak_rss_plugin", "BENCH_PEAK_RSS_FILE": str(rss_file),
@@ -124,7 +172,7 @@ def table(results: list[Result]) -> str:
         split = f"{r.controller_rss_mb:.0f} / {r.worker_rss_mb:.0f}" if r.worker_rss_mb is not None else \
             f"{r.controller_rss_mb:.0f} / –"
         totals = ", ".join(f"{n} {s}" for s, n in sorted(r.totals.items()) if n)
-        lines.append(f"| {r.chains} | {'-n 2' if r.mode == 'n2' else 'serial'} | {r.wall:.1f} | {r.per_chain:.2f} | "
+        lines.append(f"| {r.chains} | {_mode_label(r.mode)} | {r.wall:.1f} | {r.per_chain:.2f} | "
                      f"{ratio:.1f} | {r.peak_rss_mb:.0f} | {rss_ratio:.2f} | {split} | {r.checks_peak_rss_mb:.0f} | "
                      f"{r.calls_per_chain:.1f} ({r.calls_min}–{r.calls_max}) | {r.reads_per_resource_max} | {totals} | "
                      f"{r.exit_code} |")
@@ -138,6 +186,10 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def _mode_label(mode: str) -> str:
+    return {"serial": "serial", "n2": "-n 2", "live": "live, serial", "live-n2": "live, -n 2"}.get(mode, mode)
+
+
 def flat_memory(results: list[Result]) -> str:
     """The issue 15 figure: the largest size's peak RSS over the smallest's, per mode, against 1.2."""
     parts = []
@@ -148,7 +200,7 @@ def flat_memory(results: list[Result]) -> str:
         small, large = runs[0], runs[-1]
         ratio = large.peak_rss_mb / small.peak_rss_mb
         verdict = "flat" if ratio <= FLAT_MEMORY_RATIO else "NOT flat"
-        parts.append(f"{'-n 2' if mode == 'n2' else 'serial'} {large.chains}/{small.chains} chains = "
+        parts.append(f"{_mode_label(mode)} {large.chains}/{small.chains} chains = "
                      f"{large.peak_rss_mb:.0f}/{small.peak_rss_mb:.0f} MB = {ratio:.2f} ({verdict})")
     return f"Peak RSS, largest/smallest (target <= {FLAT_MEMORY_RATIO}): " + ("; ".join(parts) or "one size only")
 
@@ -157,7 +209,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Scale benchmark (see the module docstring).")
     parser.add_argument("--sizes", default="20,50,200", help="chain counts (default 20,50,200)")
     parser.add_argument("--accounts", type=int, default=20, help="accounts the chains are spread over (default 20)")
-    parser.add_argument("--modes", default="serial,n2", help="serial and/or n2 (default both)")
+    parser.add_argument("--modes", default="serial,n2",
+                        help="serial, n2 (the embedded moto target), live, live-n2 (--target live against a moto "
+                             "server this script hosts; see LIVE_MODES) (default serial,n2)")
     parser.add_argument("--fuzz-examples", type=int, default=25, help="--fuzz-examples (default: the suite's 25)")
     parser.add_argument("--pdf", action="store_true",
                         help="render the archival PDF too (off by default; its child process is not measured)")
