@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -79,19 +79,35 @@ def write_evidence_json(path: Path, document: Mapping[str, Any], records: Iterab
     with the findings streamed one at a time from `records` and the snapshots one at a time from the document's
     snapshot mapping (each redacted like the rest of the document)."""
     snapshots: Mapping[str, Any] = document.get(_SNAPSHOTS_KEY) or {}
-    text = json.dumps({**document, _FINDINGS_KEY: _PLACEHOLDER, _SNAPSHOTS_KEY: _SNAPSHOTS_PLACEHOLDER},
-                      indent=2, sort_keys=True, default=str)
-    head, rest = text.split(json.dumps(_PLACEHOLDER), 1)  # sorted keys: "findings" comes before "snapshots"
-    middle, tail = rest.split(json.dumps(_SNAPSHOTS_PLACEHOLDER), 1)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write(head)
+
+    def findings(out: TextIO) -> None:
         _write_items(out, "[]", (redactor.json(record.to_json()) for record in records))
-        out.write(middle)
+
+    def snapshot_entries(out: TextIO) -> None:
         entries = ((chain, redactor.json(redactor.json(snapshots[chain]))) for chain in sorted(snapshots))
         _write_items(out, "{}", entries)
-        out.write(tail)
-    os.replace(tmp, path)
+
+    streamed: dict[str, Callable[[TextIO], None]] = {json.dumps(_PLACEHOLDER): findings,
+                                                     json.dumps(_SNAPSHOTS_PLACEHOLDER): snapshot_entries}
+    encoder = json.JSONEncoder(indent=2, sort_keys=True, default=str)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            # written as the encoder makes it, a piece at a time (json.dumps would join the whole text first);
+            # a placeholder string comes as one piece, after its key
+            for piece in encoder.iterencode({**document, _FINDINGS_KEY: _PLACEHOLDER,
+                                             _SNAPSHOTS_KEY: _SNAPSHOTS_PLACEHOLDER}):
+                placeholder = next((p for p in streamed if piece.endswith(p)), None)
+                if placeholder is None:
+                    out.write(piece)
+                else:
+                    out.write(piece.removesuffix(placeholder))
+                    streamed.pop(placeholder)(out)
+        if streamed:
+            raise ValueError(f"{path.name}: the encoder never wrote {len(streamed)} of its placeholders")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_items(out: TextIO, brackets: str, items: Iterable[Any]) -> None:
