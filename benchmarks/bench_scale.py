@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def target_for(mode: str, chains: int, accounts: int, case: Path) -> Iterator[tu
 
 def run(chains: int, accounts: int, mode: str, fuzz_examples: int, work: Path, *, pdf: bool) -> Result:
     case = work / f"{chains}-{mode}"
+    shutil.rmtree(case / "reports", ignore_errors=True)  # an earlier run's evidence in a reused --work
     case.mkdir(parents=True, exist_ok=True)
     with target_for(mode, chains, accounts, case) as (target_args, target_env):
         return _run(case, chains, mode, fuzz_examples, target_args, target_env, pdf=pdf)
