@@ -109,40 +109,42 @@ class Retention:
                 self._count_only(call)
         return result
 
-    def _terminal_stats(self) -> dict[str, list[Any]] | None:
-        """The terminal's statistics, when nothing will read more of a finished check's reports than their count:
-        None under --durations or the "times" progress style (they read every report)."""
+    def _terminal(self) -> Any:
+        """The terminal reporter, when nothing will read more of a finished check's reports than their count: None
+        under --durations or the "times" progress style (they read every report), or without a terminal."""
         if self.config.option.durations is not None or self.config.getini("console_output_style") == "times":
             return None
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        stats: dict[str, list[Any]] | None = getattr(terminal, "stats", None)
-        return stats if stats is not None and hasattr(terminal, "hasopt") else None
+        return terminal if hasattr(terminal, "stats") and hasattr(terminal, "hasopt") else None
 
     def _count_only(self, report: pytest.TestReport) -> None:
         """Put the shared stand-in in place of a passed or skipped call report the summary will not list."""
         counted = self._counted.get(report.outcome)
-        stats = self._terminal_stats()
-        terminal: Any = self.config.pluginmanager.get_plugin("terminalreporter")
-        if counted is None or stats is None or any(terminal.hasopt(letter) for letter in _LISTED[report.outcome]):
+        terminal = self._terminal()
+        if counted is None or terminal is None or any(terminal.hasopt(c) for c in _LISTED[report.outcome]):
             return
-        kept = stats.get(report.outcome) or []
-        for index in range(len(kept) - 1, max(len(kept) - _SCAN, 0) - 1, -1):
+        kept = terminal.stats.get(report.outcome) or []
+        for index in _recent(kept):
             if kept[index] is report:
                 kept[index] = counted
                 return
 
     def _forget_passed_steps(self, nodeid: str) -> None:
         """Drop a check's passed set-up and tear-down reports from the terminal's statistics (only --durations
-        reads them). They are near the end of the list: every finished check's are removed, so only the checks in
-        flight (one per xdist worker) have theirs there."""
-        stats = self._terminal_stats()
-        kept = stats.get("") if stats is not None else None
-        if not kept:
-            return
-        for index in range(len(kept) - 1, max(len(kept) - _SCAN, 0) - 1, -1):
+        reads them)."""
+        terminal = self._terminal()
+        kept: list[Any] = (terminal.stats.get("") if terminal is not None else None) or []
+        for index in _recent(kept):
             step = kept[index]
             if getattr(step, "nodeid", None) == nodeid and getattr(step, "when", None) in _STEPS and step.passed:
                 del kept[index]
+
+
+def _recent(kept: list[Any]) -> range:
+    """The last `_SCAN` positions of a statistics list, the latest first. A finished check's reports are near the
+    end: every finished check's are replaced or removed, so only the checks in flight (one per xdist worker) have
+    theirs after them."""
+    return range(len(kept) - 1, max(len(kept) - _SCAN, 0) - 1, -1)
 
 
 def slim_report(report: pytest.TestReport) -> None:
