@@ -2,9 +2,10 @@
 
 Loaded through PYTEST_PLUGINS (so xdist workers load it too). At the very end of the process's pytest run (after
 every other `pytest_unconfigure`, so after the evidence is written) it appends one JSON line to the file named by
-$BENCH_PEAK_RSS_FILE: the process's role ("controller" or the xdist worker id), its peak resident set size from
-getrusage(RUSAGE_SELF), and the peak it had reached when the session finished (the checks had run; the evidence
-is written after). A child the process starts (the archival PDF is rendered in one) is not counted.
+$BENCH_PEAK_RSS_FILE: the process's role ("controller" or the xdist worker id), its peak resident set size (its own
+VmHWM, see `_peak_kb`), and the peak it had reached when the session finished (the checks had run; the evidence
+is written after). A child the process starts (the archival PDF is rendered in one) is not counted, nor is the
+memory of the parent that started the process (see `_peak_kb`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ _AT_SESSION_FINISH: list[int] = []
 
 
 def _peak_kb() -> int:
+    """The process's own peak RSS in KB: VmHWM, the high-water mark of its current memory image. Not
+    getrusage's ru_maxrss: Linux carries into it the image the process had before exec, a copy of the parent
+    that forked it, so a pytest started by a large parent (this benchmark after hosting a moto server) would
+    report the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:  # not Linux: ru_maxrss (KB on Linux, bytes on macOS: this fallback is for Linux-likes)
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
