@@ -6,7 +6,7 @@ run shows as NOT RUN (both `Status` members), so a partial run can never look li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,32 +57,67 @@ class RequirementCoverage:
         return cls(requirement, tuple(CheckCoverage.from_json(c) for c in data["checks"]))
 
 
+COVERAGE_KEY = "coverage"
+"""The matrix's key in an evidence document."""
+
 Result = tuple[str, str, Status]
 """One finding of the run, as coverage needs it: (check id, chain or "-", status)."""
 
 
 def check_statuses(results: Iterable[Result]) -> dict[str, list[tuple[str, Status]]]:
-    """check id → [(chain, status)] of this run's findings."""
+    """check id → [(chain, status)] of this run's findings. Equal chain labels share one string: a run's records
+    repeat each chain's label once per check."""
     out: dict[str, list[tuple[str, Status]]] = {}
+    labels: dict[str, str] = {}
     for check_id, chain, status in results:
-        out.setdefault(check_id, []).append((chain, status))
+        out.setdefault(check_id, []).append((labels.setdefault(chain, chain), status))
     return out
 
 
-def coverage(results: Iterable[Result], checks: Mapping[str, CheckMeta]) -> list[RequirementCoverage]:
-    """The matrix, in catalogue order. `checks` is every check the suite has (run or not)."""
-    ran = check_statuses(results)
-    rows: list[RequirementCoverage] = []
-    for requirement in REQUIREMENTS.values():
-        under: list[CheckCoverage] = []
-        for meta in sorted(checks.values(), key=lambda m: m.id):
-            if requirement.id not in meta.controls:
-                continue
-            per_chain = tuple(sorted(ran.get(meta.id, [])))
-            status = worst(s for _, s in per_chain) or Status.NOT_RUN
-            under.append(CheckCoverage(meta.id, meta.title, status, per_chain))
-        rows.append(RequirementCoverage(requirement, tuple(under)))
-    return rows
+def coverage(results: Iterable[Result] | Mapping[str, list[tuple[str, Status]]],
+             checks: Mapping[str, CheckMeta]) -> list[RequirementCoverage]:
+    """The matrix, in catalogue order. `checks` is every check the suite has (run or not); `results` are the
+    run's findings, or `check_statuses` of them. A check under several requirements is one shared `CheckCoverage`
+    (its per-chain results are the bulk of the matrix)."""
+    ran = results if isinstance(results, Mapping) else check_statuses(results)
+    by_check: dict[str, CheckCoverage] = {}
+    for meta in sorted(checks.values(), key=lambda m: m.id):
+        per_chain = tuple(sorted(ran.get(meta.id, [])))
+        status = worst(s for _, s in per_chain) or Status.NOT_RUN
+        by_check[meta.id] = CheckCoverage(meta.id, meta.title, status, per_chain)
+    return [RequirementCoverage(requirement, tuple(c for check_id, c in by_check.items()
+                                                   if requirement.id in checks[check_id].controls))
+            for requirement in REQUIREMENTS.values()]
+
+
+def redacted(rows: Iterable[RequirementCoverage], text: Callable[[str], str]) -> list[RequirementCoverage]:
+    """The matrix with `text` (a redactor's) applied to each of its strings, as `Redactor.json` does to its JSON
+    form; each distinct string once, shared checks stay shared."""
+    done: dict[str, str] = {}
+
+    def r(value: str) -> str:
+        if value not in done:
+            done[value] = text(value)
+        return done[value]
+
+    checks: dict[int, CheckCoverage] = {}
+
+    def check(c: CheckCoverage) -> CheckCoverage:
+        if id(c) not in checks:
+            checks[id(c)] = CheckCoverage(r(c.check_id), r(c.title), c.status,
+                                          tuple((r(chain), s) for chain, s in c.results))
+        return checks[id(c)]
+
+    return [RequirementCoverage(Requirement(r(row.requirement.id), r(row.requirement.framework),
+                                            r(row.requirement.clause), r(row.requirement.title)),
+                                tuple(check(c) for c in row.checks))
+            for row in rows]
+
+
+def coverage_rows(document: Mapping[str, Any]) -> Iterator[RequirementCoverage]:
+    """The coverage matrix of an evidence document: as `evidence_document` keeps it, or read from evidence.json."""
+    for row in document.get(COVERAGE_KEY) or ():
+        yield row if isinstance(row, RequirementCoverage) else RequirementCoverage.from_json(row)
 
 
 def tally(statuses: Iterable[Status]) -> dict[Status, int]:

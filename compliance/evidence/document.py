@@ -12,7 +12,15 @@ from typing import Any, TextIO
 
 import compliance
 from compliance.checks import load_all_checks
-from compliance.evidence.coverage import coverage, tally
+from compliance.evidence.coverage import (
+    COVERAGE_KEY,
+    RequirementCoverage,
+    check_statuses,
+    coverage,
+    coverage_rows,
+    redacted,
+    tally,
+)
 from compliance.evidence.drift import compare
 from compliance.evidence.header import iso_utc, run_header
 from compliance.evidence.record import Record
@@ -41,7 +49,7 @@ def evidence_document(state: RunView, records: Iterable[Record], finished: datet
     redactor = state.redactor()
     config = state.chain_config
     checks, import_note = all_checks()
-    results = [(r.check.id, r.chain_label, r.status) for r in records]
+    ran = check_statuses((r.check.id, r.chain_label, r.status) for r in records)
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "suite_version": compliance.__version__,
@@ -51,18 +59,23 @@ def evidence_document(state: RunView, records: Iterable[Record], finished: datet
         "finished": iso_utc(finished),
         "exit_status": exitstatus,
         "header": run_header(state, records, finished),
-        "totals": tally(status for _, _, status in results),
+        "totals": tally(status for results in ran.values() for _, status in results),
         "checks": {check_id: meta.to_json() for check_id, meta in sorted(checks.items())},
-        "checks_not_run": sorted(set(checks) - {check_id for check_id, _, _ in results}),
+        "checks_not_run": sorted(set(checks) - set(ran)),
         "check_import_problem": import_note,
-        "coverage": [row.to_json() for row in coverage(results, checks)],
         "drift": None,
     }
+    matrix = coverage(ran, checks)
+    del ran
     if baseline is not None:  # the comparison reads every finding and snapshot of both runs at once
-        current = {**document, "findings": [redactor.json(r.to_json()) for r in records],
+        current = {**document, "coverage": [row.to_json() for row in matrix],
+                   "findings": [redactor.json(r.to_json()) for r in records],
                    _SNAPSHOTS_KEY: redactor.json(state.snapshots_json)}
         document["drift"] = compare(baseline, current, redactor)
     result: dict[str, Any] = redactor.json(document)
+    # kept as objects, a check's per-chain results once however many requirements list it (as JSON: a dict per
+    # check, requirement and chain, megabytes for a few hundred chains); written out a row at a time
+    result[COVERAGE_KEY] = redacted(matrix, redactor.text)
     result[_SNAPSHOTS_KEY] = state.snapshots_json
     return result
 
@@ -71,6 +84,7 @@ _FINDINGS_KEY = "findings"
 _SNAPSHOTS_KEY = "snapshots"
 _PLACEHOLDER = "\u0000findings streamed here\u0000"
 _SNAPSHOTS_PLACEHOLDER = "\u0000snapshots streamed here\u0000"
+_COVERAGE_PLACEHOLDER = "\u0000coverage streamed here\u0000"
 
 
 def write_evidence_json(path: Path, document: Mapping[str, Any], records: Iterable[Record],
@@ -87,16 +101,22 @@ def write_evidence_json(path: Path, document: Mapping[str, Any], records: Iterab
         entries = ((chain, redactor.json(redactor.json(snapshots[chain]))) for chain in sorted(snapshots))
         _write_items(out, "{}", entries)
 
+    def coverage_entries(out: TextIO) -> None:
+        _write_items(out, "[]", (row.to_json() for row in coverage_rows(document)))
+
     streamed: dict[str, Callable[[TextIO], None]] = {json.dumps(_PLACEHOLDER): findings,
                                                      json.dumps(_SNAPSHOTS_PLACEHOLDER): snapshot_entries}
+    placeholders = {_FINDINGS_KEY: _PLACEHOLDER, _SNAPSHOTS_KEY: _SNAPSHOTS_PLACEHOLDER}
+    if any(isinstance(row, RequirementCoverage) for row in document.get(COVERAGE_KEY) or ()):
+        streamed[json.dumps(_COVERAGE_PLACEHOLDER)] = coverage_entries
+        placeholders[COVERAGE_KEY] = _COVERAGE_PLACEHOLDER
     encoder = json.JSONEncoder(indent=2, sort_keys=True, default=str)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8") as out:
             # written as the encoder makes it, a piece at a time (json.dumps would join the whole text first);
             # a placeholder string comes as one piece, after its key
-            for piece in encoder.iterencode({**document, _FINDINGS_KEY: _PLACEHOLDER,
-                                             _SNAPSHOTS_KEY: _SNAPSHOTS_PLACEHOLDER}):
+            for piece in encoder.iterencode({**document, **placeholders}):
                 placeholder = next((p for p in streamed if piece.endswith(p)), None)
                 if placeholder is None:
                     out.write(piece)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from compliance.evidence.coverage import CheckCoverage, RequirementCoverage
+from compliance.evidence.coverage import CheckCoverage, RequirementCoverage, coverage_rows
 from compliance.evidence.header import WHAT_IF_BANNER
 from compliance.evidence.html_base import LABELS, badge, diff_block, esc, kv_table, table, table_row
 from compliance.evidence.manifest import MANIFEST_NAME, REQUIRED_FILES
@@ -289,7 +289,7 @@ def summary_html(document: Mapping[str, Any], findings: Iterable[Record], *, int
         '<p class="ecc-note">Every 21 CFR Part 11 and EU GMP Annex 11 requirement that bears on storing exported '
         "records, the checks that address it and the worst status among them. Requirements no check addresses "
         "are listed as not covered; checks of the suite that did not run in this run show as NOT RUN.</p>",
-        _matrix(RequirementCoverage.from_json(row) for row in document["coverage"]),
+        _matrix(coverage_rows(document)),
         drift_html(document.get("drift")),
         integrity_html(document),
         signature_page(document),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from compliance.evidence.coverage import RequirementCoverage, coverage
+from compliance.evidence.coverage import RequirementCoverage, coverage, coverage_rows, redacted
 from compliance.evidence.document import write_evidence_json
 from compliance.evidence.record import Record, RecordError, record_of
 from compliance.evidence.recordlog import RECORDS_NAME, RecordLog
@@ -162,6 +162,40 @@ def test_coverage_rows_read_back_typed() -> None:
     assert covered.status is Status.NOT_SUPPORTED and covered.checks[0].results[1] == ("chain-b", Status.NOT_SUPPORTED)
     assert all(row.status is Status.NOT_COVERED for row in again if not row.checks)
 
+
+
+def test_a_check_under_several_requirements_keeps_its_chain_results_once() -> None:
+    """The matrix as a run keeps it: one `CheckCoverage` per check, however many requirements list it (as JSON a
+    dict per check, requirement and chain: megabytes for a few hundred chains)."""
+    meta = CheckMeta(id="y_check", title="Y holds", severity=Severity.HIGH, provider=Provider.AWS, rationale="why",
+                     remediation="fix it", controls=("21CFR11.10(d)", "21CFR11.10(e)"), permissions=())
+    rows = coverage([("y_check", f"chain-{i}", Status.PASS) for i in range(3)], {"y_check": meta})
+    listed = [check for row in rows for check in row.checks]
+    assert len(listed) == 2 and listed[0] is listed[1]
+    assert [c for c, _ in listed[0].results] == ["chain-0", "chain-1", "chain-2"]
+
+
+def test_the_kept_matrix_is_redacted_like_its_json() -> None:
+    """`redacted` applies the redactor to every string of the matrix, as `Redactor.json` does to its JSON form: a
+    chain labelled with a secret (a misconfiguration, but one the record must survive) is written redacted."""
+    secret = "SuperSecretExternal-4711"
+    redactor = Redactor([("EXPORT_EXTERNAL_ID", secret)])
+    rows = coverage([("x_check", f"chain-{secret}", Status.FAIL), ("x_check", "chain-b", Status.PASS)],
+                    {"x_check": META})
+    kept = [row.to_json() for row in redacted(rows, redactor.text)]
+    assert kept == redactor.json([row.to_json() for row in rows])
+    text = json.dumps(kept, ensure_ascii=False)
+    assert secret not in text and "chain-«redacted:EXPORT_EXTERNAL_ID»" in text
+
+
+def test_evidence_json_streams_the_kept_matrix_exactly_as_its_json(tmp_path: Path) -> None:
+    rows = coverage([("x_check", "chain-a", Status.PASS), ("x_check", "chain-b", Status.ERROR)], {"x_check": META})
+    document = {"schema": "s", "totals": {"PASS": 1}, "coverage": rows, "snapshots": {}}
+    write_evidence_json(tmp_path / "evidence.json", document, [], Redactor())
+    as_json = {**document, "coverage": [row.to_json() for row in rows], "findings": []}
+    assert (tmp_path / "evidence.json").read_text(encoding="utf-8") == json.dumps(as_json, indent=2, sort_keys=True)
+    assert [r.to_json() for r in coverage_rows(json.loads((tmp_path / "evidence.json").read_text()))] == \
+        [r.to_json() for r in coverage_rows(document)]
 
 class _CountRecordLines:
     """After each check's report is logged: how many lines the run's records file holds."""
