@@ -9,6 +9,8 @@ evidence no longer needs them (each record is on disk as soon as its check ends)
   dropped (pytest builds it again right before the item runs: `runtestprotocol` re-initialises an item whose
   `_request` is false, as it does for re-runs); an empty `extra_keyword_matches` set becomes a shared empty
   frozenset (`-k` has read it already).
+- **Once collection is final**, what each waiting check holds is shared or deferred (`compliance.session.pending`:
+  its keywords, markers, empty lists and stash).
 - **After an item has run** it leaves `session.items`: a `FinishedItem` (node id, location) takes its place.
   pytest's loop has already taken the next item from the list, xdist's worker reads an item only when it is
   scheduled (each once), and the terminal's "times" progress style reads the locations; nothing else reads it.
@@ -37,6 +39,7 @@ import pytest
 from compliance.evidence.record import REPORT_ATTRIBUTE, record_of
 from compliance.model import Status
 from compliance.registry import meta_of
+from compliance.session.pending import Compactor, restore
 
 _NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
 _NO_MATCHES: frozenset[str] = frozenset()
@@ -75,7 +78,7 @@ class Retention:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self._calls: dict[str, pytest.TestReport] = {}  # a check's call report until its teardown is seen
-        self._positions: dict[int, int] = {}  # id(item) -> its place in session.items, until it has run
+        self._next = 0  # where in session.items the next check to run most likely is
         self._shared: dict[Any, Any] = {}  # the first parametrisation of each chain, while collecting
         self._counted = {outcome: Counted(outcome) for outcome in ("passed", "skipped")}
 
@@ -85,15 +88,19 @@ class Retention:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._shared.clear()
-        self._positions = {id(item): index for index, item in enumerate(session.items) if is_check(item)}
+        compactor = Compactor()  # the collection is final: -k, -m and xdist have read the items
+        for item in session.items:
+            if is_check(item):
+                compactor.compact(item)
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(tryfirst=True, wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        restore(item)  # first: before any other plugin sees the item
         result = yield
-        index = self._positions.pop(id(item), None)
-        items = item.session.items
-        if index is not None and index < len(items) and items[index] is item:
-            items[index] = FinishedItem(item.nodeid, item.location)  # type: ignore[call-overload]
+        index = self._place(item) if is_check(item) else None
+        if index is not None:
+            item.session.items[index] = FinishedItem(item.nodeid, item.location)  # type: ignore[call-overload]
+            self._next = index + 1
         return result
 
     @pytest.hookimpl(wrapper=True)
@@ -108,6 +115,17 @@ class Retention:
                 self._forget_passed_steps(report.nodeid)
                 self._count_only(call)
         return result
+
+    def _place(self, item: pytest.Item) -> int | None:
+        """The item's place in session.items: found from where the last check ran (serially, the next place; an
+        xdist worker runs its share in order too), else searched (an identity scan, microseconds)."""
+        items = item.session.items
+        for start in (self._next, 0):
+            try:
+                return items.index(item, start)
+            except ValueError:
+                continue
+        return None
 
     def _terminal(self) -> Any:
         """The terminal reporter, when nothing will read more of a finished check's reports than their count: None

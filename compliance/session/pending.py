@@ -1,0 +1,140 @@
+"""What a collected check holds while it waits to run (issue 15: memory flat in the number of chains).
+
+Every check of every chain is collected before the first runs: 200 chains are 10,800 pytest items, each about
+1.3 KB as pytest builds it, most of it containers that are empty or the same for every check of a function or a
+chain. Once collection is final (`-k`, `-m` and xdist have read them), `compact` shares or defers them:
+
+- **keywords** become a `SharedKeywords`: the check's name, plus one mapping shared by every item of the same
+  function (its marks and attributes) and one shared by every item of the same chain (the parametrisation id and
+  its marks). It is a full mutable mapping, as pytest's own: writes go to the item alone.
+- **own_markers** become a tuple; **user_properties** and the **report sections** one shared empty tuple; the
+  **stash** a `LazyStash` that makes its dictionary when first written.
+
+`restore`, when the check starts (before any other plugin sees it), gives back the lists pytest and plugins append
+to. Nothing here changes what a check reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+import pytest
+
+_EMPTY: tuple[Any, ...] = ()
+_Key = tuple[tuple[str, int], ...]
+
+
+class SharedKeywords(MutableMapping[str, Any]):
+    """A pending check's keywords, as pytest's `NodeKeywords`: its own, then its parent's."""
+
+    __slots__ = ("_chain", "_function", "_own", "node")
+
+    def __init__(self, node: pytest.Item, function: Mapping[str, Any], chain: Mapping[str, Any]) -> None:
+        self.node = node
+        self._function = function
+        self._chain = chain
+        self._own: dict[str, Any] | None = None
+
+    @property
+    def parent(self) -> Any:
+        return self.node.parent
+
+    def _layers(self) -> tuple[Mapping[str, Any], ...]:
+        named = {self.node.name: True}
+        return (self._own, named, self._function, self._chain) if self._own else (named, self._function, self._chain)
+
+    def __getitem__(self, key: str) -> Any:
+        if self._own and key in self._own:
+            return self._own[key]
+        if key == self.node.name:
+            return True
+        for layer in (self._function, self._chain):
+            if key in layer:
+                return layer[key]
+        if self.parent is None:
+            raise KeyError(key)
+        return self.parent.keywords[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if self._own is None:
+            self._own = {}
+        self._own[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise ValueError("cannot delete key in keywords dict")  # as pytest's NodeKeywords
+
+    def __contains__(self, key: object) -> bool:
+        return (self._own is not None and key in self._own) or key == self.node.name or key in self._function or \
+            key in self._chain or (self.parent is not None and key in self.parent.keywords)
+
+    def __iter__(self) -> Iterator[str]:
+        own: dict[str, None] = {}
+        for layer in self._layers():
+            own.update(dict.fromkeys(layer))
+        yield from own
+        if self.parent is not None:
+            yield from (key for key in self.parent.keywords if key not in own)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"<SharedKeywords for node {self.node}>"
+
+
+class LazyStash(pytest.Stash):
+    """A stash that makes its dictionary when first used (pytest makes one per item, most stay empty until the
+    item runs)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:  # no dictionary yet: `__getattr__` makes it
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_storage":
+            raise AttributeError(name)
+        self._storage = {}
+        return self._storage
+
+
+class Compactor:
+    """Compacts the checks of one collection; keeps the shared mappings until collection ends."""
+
+    def __init__(self) -> None:
+        self._shared: dict[_Key, Mapping[str, Any]] = {}
+
+    def _share(self, entries: Iterable[tuple[str, Any]]) -> Mapping[str, Any]:
+        mapping = dict(entries)
+        return self._shared.setdefault(tuple((key, id(value)) for key, value in mapping.items()), mapping)
+
+    def compact(self, item: pytest.Item) -> None:
+        callspec = getattr(item, "callspec", None)
+        keywords = item.keywords
+        if callspec is None or type(keywords).__name__ != "NodeKeywords":
+            return
+        own: dict[str, Any] = dict(keywords._markers)  # type: ignore[attr-defined]
+        if own.pop(item.name, None) is not True:
+            return  # not as pytest builds it: left alone
+        marks = [id(mark) for mark in callspec.marks]
+        per_chain = [(k, v) for k, v in own.items() if k == callspec.id or id(v) in marks]
+        per_function = [(k, v) for k, v in own.items() if not (k == callspec.id or id(v) in marks)]
+        item.keywords = SharedKeywords(item, self._share(per_function), self._share(per_chain))
+        item.own_markers = tuple(item.own_markers)  # type: ignore[assignment]
+        if not item.user_properties:
+            item.user_properties = _EMPTY  # type: ignore[assignment]
+        if not item._report_sections:
+            item._report_sections = _EMPTY  # type: ignore[assignment]
+        if not len(item.stash) and type(item.stash) is pytest.Stash:
+            item.stash = item._store = LazyStash()
+
+
+def restore(item: pytest.Item) -> None:
+    """Before a compacted check runs: the lists that pytest and plugins append to."""
+    if isinstance(item.own_markers, tuple):
+        item.own_markers = list(item.own_markers)
+    if isinstance(item.user_properties, tuple):
+        item.user_properties = []
+    if isinstance(item._report_sections, tuple):
+        item._report_sections = []
