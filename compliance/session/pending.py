@@ -16,6 +16,7 @@ to. Nothing here changes what a check reports.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -104,6 +105,7 @@ class Compactor:
 
     def __init__(self) -> None:
         self._shared: dict[_Key, Mapping[str, Any]] = {}
+        self._strings: dict[Any, Any] = {}  # node id parts: equal ones shared
 
     def _share(self, entries: Iterable[tuple[str, Any]]) -> Mapping[str, Any]:
         mapping = dict(entries)
@@ -128,6 +130,24 @@ class Compactor:
             item._report_sections = _EMPTY  # type: ignore[assignment]
         if not len(item.stash) and type(item.stash) is pytest.Stash:
             item.stash = item._store = LazyStash()
+        self._share_node_id(item)
+
+    def _share_node_id(self, item: pytest.Item) -> None:
+        """pytest 9's structured node id (`Node._id`, a frozen `NodeId`): the same function name tuple and the
+        same parametrisation string for every check of a function or a chain, and its cached text kept."""
+        node_id: Any = getattr(item, "_id", None)
+        if type(node_id).__name__ != "NodeId" or not hasattr(node_id, "__dataclass_fields__"):
+            return  # pytest 8: node ids are plain strings
+        text = str(node_id)
+        names = self._strings.setdefault(node_id.names, node_id.names)
+        params = self._strings.setdefault(node_id.params, node_id.params)
+        if names is node_id.names and params is node_id.params:
+            return
+        shared = dataclasses.replace(node_id, names=names, params=params)
+        if str(shared) != text:  # never: the same parts make the same text
+            return
+        object.__setattr__(shared, "_str_cache", text)
+        item._id = shared
 
 
 def restore(item: pytest.Item) -> None:
