@@ -257,3 +257,19 @@ def test_unreadable_rcps_are_an_error(ref_chain: Any, reference_snapshot: Any) -
     snapshot = replace(reference_snapshot, rcps=unreadable("organizations:ListPoliciesForTarget"))
     finding = run_check(logging_check, view(ref_chain, snapshot))
     assert finding.status is Status.ERROR and "organizations:ListPoliciesForTarget" in finding.message
+
+
+def test_the_moto_target_reads_logging_but_keeps_no_delivered_logs(moto_target: Any) -> None:
+    """moto would store a log object per S3 request in the process (memory growing with every chain read, issue 15);
+    the target keeps the configuration the check reads and delivers nothing. The patch ends with the target."""
+    from moto.s3.models import S3Backend
+
+    s3 = moto_target.client("s3", ACCOUNT)
+    enabled = s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]
+    assert (enabled["TargetBucket"], enabled["TargetPrefix"]) == (LOG_BUCKET, PREFIX)
+    for _ in range(3):
+        s3.get_bucket_policy(Bucket=BUCKET)
+    assert s3.list_objects_v2(Bucket=LOG_BUCKET).get("KeyCount", 0) == 0
+    patched = S3Backend.log_incoming_request
+    moto_target.stop()
+    assert S3Backend.log_incoming_request is not patched
