@@ -1,8 +1,16 @@
 """What a collected check holds while it waits to run (issue 15: memory flat in the number of chains).
 
-Every check of every chain is collected before the first runs: 200 chains are 10,800 pytest items, each about
-1.3 KB as pytest builds it, most of it containers that are empty or the same for every check of a function or a
-chain. Once collection is final (`-k`, `-m` and xdist have read them), `compact` shares or defers them:
+Every check of every chain is collected before the first runs: 200 chains are 10,800 pytest items, each a few
+kilobytes as pytest builds it, most of it containers that are empty or the same for every check of a function or
+a chain. `Compactor.as_collected`, as each check is collected (the collection's own peak stays low too):
+
+- the checks of one chain share one parametrisation record (`CallSpec`: pytest makes an identical copy per
+  check) and one set of parameter marks;
+- the fixture request pytest pre-builds is dropped (pytest builds it again right before the item runs:
+  `runtestprotocol` re-initialises an item whose `_request` is false, as it does for re-runs);
+- an empty `extra_keyword_matches` set becomes a shared empty frozenset (`-k` has read it already).
+
+`Compactor.compact`, once collection is final (`-k`, `-m` and xdist have read the items):
 
 - **keywords** become a `SharedKeywords`: the check's name, plus one mapping shared by every item of the same
   function (its marks and attributes) and one shared by every item of the same chain (the parametrisation id and
@@ -23,6 +31,7 @@ from typing import Any
 import pytest
 
 _EMPTY: tuple[Any, ...] = ()
+_NO_MATCHES: frozenset[str] = frozenset()
 _Key = tuple[tuple[str, int], ...]
 
 
@@ -101,11 +110,25 @@ class LazyStash(pytest.Stash):
 
 
 class Compactor:
-    """Compacts the checks of one collection; keeps the shared mappings until collection ends."""
+    """Compacts the checks of one collection (see the module); dropped when collection ends."""
 
     def __init__(self) -> None:
+        self._callspecs: dict[Any, Any] = {}  # the first parametrisation of each chain
         self._shared: dict[_Key, Mapping[str, Any]] = {}
         self._strings: dict[Any, Any] = {}  # node id parts: equal ones shared
+
+    def as_collected(self, item: pytest.Item) -> None:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            key = (callspec.id, tuple((name, id(value)) for name, value in callspec.params.items()))
+            first = self._callspecs.setdefault(key, callspec)
+            if first is not callspec and first == callspec:
+                item.callspec = first  # type: ignore[attr-defined]
+        if getattr(item, "_request", None):
+            item._request = False  # type: ignore[attr-defined]  # rebuilt by runtestprotocol before the item runs
+            item.funcargs = None  # type: ignore[attr-defined]
+        if not item.extra_keyword_matches:
+            item.extra_keyword_matches = _NO_MATCHES  # type: ignore[assignment]
 
     def _share(self, entries: Iterable[tuple[str, Any]]) -> Mapping[str, Any]:
         mapping = dict(entries)
@@ -119,9 +142,11 @@ class Compactor:
         own: dict[str, Any] = dict(keywords._markers)  # type: ignore[attr-defined]
         if own.pop(item.name, None) is not True:
             return  # not as pytest builds it: left alone
-        marks = [id(mark) for mark in callspec.marks]
-        per_chain = [(k, v) for k, v in own.items() if k == callspec.id or id(v) in marks]
-        per_function = [(k, v) for k, v in own.items() if not (k == callspec.id or id(v) in marks)]
+        marks = {id(mark) for mark in callspec.marks}
+        per_chain: list[tuple[str, Any]] = []
+        per_function: list[tuple[str, Any]] = []
+        for key, value in own.items():
+            (per_chain if key == callspec.id or id(value) in marks else per_function).append((key, value))
         item.keywords = SharedKeywords(item, self._share(per_function), self._share(per_chain))
         item.own_markers = tuple(item.own_markers)  # type: ignore[assignment]
         if not item.user_properties:

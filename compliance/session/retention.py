@@ -4,13 +4,8 @@ pytest keeps every collected item and every test report until the session ends: 
 and at a few kilobytes each that alone would break the "memory flat in the number of chains" promise. The run's
 evidence no longer needs them (each record is on disk as soon as its check ends), so:
 
-- **Items**, as each is collected: the checks of one chain share one parametrisation record (`CallSpec`: pytest makes
-  an identical copy per check) and one set of parameter marks; the per-item fixture request pytest pre-builds is
-  dropped (pytest builds it again right before the item runs: `runtestprotocol` re-initialises an item whose
-  `_request` is false, as it does for re-runs); an empty `extra_keyword_matches` set becomes a shared empty
-  frozenset (`-k` has read it already).
-- **Once collection is final**, what each waiting check holds is shared or deferred (`compliance.session.pending`:
-  its keywords, markers, empty lists and stash).
+- **Items** waiting to run: shared or deferred, as each is collected and once collection is final
+  (`compliance.session.pending`).
 - **After an item has run** it leaves `session.items`: a `FinishedItem` (node id, location) takes its place.
   pytest's loop has already taken the next item from the list, xdist's worker reads an item only when it is
   scheduled (each once), and the terminal's "times" progress style reads the locations; nothing else reads it.
@@ -42,7 +37,6 @@ from compliance.registry import meta_of
 from compliance.session.pending import Compactor, restore
 
 _NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
-_NO_MATCHES: frozenset[str] = frozenset()
 _STEPS = ("setup", "teardown")
 _LISTED = {"passed": "pP", "skipped": "s"}
 """The terminal's -r letters that list passed or skipped tests (after its own expansion of -ra and -rA)."""
@@ -54,24 +48,6 @@ def is_check(item: pytest.Item) -> bool:
     return meta_of(getattr(item, "obj", None)) is not None
 
 
-def slim_item(item: pytest.Item, shared: dict[Any, Any]) -> None:
-    """As it is collected: share the check's parametrisation with the chain's other checks (`shared` keeps the
-    first of each) and drop its pre-built fixture request (see the module)."""
-    if not is_check(item):
-        return
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        key = (callspec.id, tuple((name, id(value)) for name, value in callspec.params.items()))
-        first = shared.setdefault(key, callspec)
-        if first is not callspec and first == callspec:
-            item.callspec = first  # type: ignore[attr-defined]
-    if getattr(item, "_request", None):
-        item._request = False  # type: ignore[attr-defined]  # rebuilt by runtestprotocol before the item runs
-        item.funcargs = None  # type: ignore[attr-defined]
-    if not item.extra_keyword_matches:
-        item.extra_keyword_matches = _NO_MATCHES  # type: ignore[assignment]
-
-
 class Retention:
     """Registered in each process of a compliance run (the controller and every xdist worker)."""
 
@@ -79,17 +55,19 @@ class Retention:
         self.config = config
         self._calls: dict[str, pytest.TestReport] = {}  # a check's call report until its teardown is seen
         self._next = 0  # where in session.items the next check to run most likely is
-        self._shared: dict[Any, Any] = {}  # the first parametrisation of each chain, while collecting
+        self._compactor: Compactor | None = Compactor()  # while collecting
         self._counted = {outcome: Counted(outcome) for outcome in ("passed", "skipped")}
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
-        slim_item(item, self._shared)  # one at a time: the collection's own peak stays low too
+        if self._compactor is not None and is_check(item):
+            self._compactor.as_collected(item)  # one at a time: the collection's own peak stays low too
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._shared.clear()
-        compactor = Compactor()  # the collection is final: -k, -m and xdist have read the items
-        for item in session.items:
+        compactor, self._compactor = self._compactor, None
+        if compactor is None:
+            return
+        for item in session.items:  # the collection is final: -k, -m and xdist have read the items
             if is_check(item):
                 compactor.compact(item)
 
